@@ -1,0 +1,395 @@
+"""The engine: Tensor, Function and reverse-mode automatic differentiation.
+
+A ``Tensor`` holds an array (``.data``) and, once ``backward()`` has run, the
+gradient of the output with respect to it (``.grad``). Every operation is a
+``Function``: its ``forward`` computes on arrays, its ``backward`` turns the
+gradient of the output into gradients of the inputs, written with Tensor
+operations so that the backward pass can itself be differentiated.
+
+Calling a Function on Tensors records it as the ``creator`` of its outputs;
+``Tensor.backward()`` walks those records once, newest first (by
+*generation*), applying the chain rule. The walk is a loop over a heap, not
+recursion, so a chain of 100,000 operations is fine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import threading
+import weakref
+
+import numpy as np
+
+from .backend import as_numpy, get_array_module
+
+DEFAULT_DTYPE = np.float32
+
+
+# ---------------------------------------------------------------- grad mode
+class _GradMode(threading.local):
+    """Whether operations record the graph; per thread, so a server's threads don't interfere."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record the graph for ``backward()``."""
+    return _grad_mode.enabled
+
+
+@contextlib.contextmanager
+def _set_grad_enabled(enabled: bool):
+    previous = _grad_mode.enabled
+    _grad_mode.enabled = enabled
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = previous
+
+
+def no_grad():
+    """Context manager (or decorator) in which no graph is recorded: inference, updates."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    """Context manager (or decorator) that records the graph again inside ``no_grad()``."""
+    return _set_grad_enabled(True)
+
+
+# ---------------------------------------------------------------- Tensor
+def _to_array(data, dtype=None):
+    """Make the array a Tensor holds: ndarrays keep their dtype, Python numbers become float32."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "__cuda_array_interface__"):
+        xp = get_array_module(data)
+        arr = xp.asarray(data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+    arr = np.asarray(data, dtype=dtype)
+    if dtype is None and arr.dtype.kind in "iuf":
+        arr = arr.astype(DEFAULT_DTYPE)  # Python numbers and lists: float32, as the library's default
+    return arr
+
+
+class Tensor:
+    """An array that remembers how it was computed, so gradients can flow back to it.
+
+    ``Tensor(ndarray)`` keeps the array's dtype (float64 stays float64); Python
+    numbers and lists become float32 unless ``dtype`` says otherwise.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "name",
+                 "_retain_grad", "__weakref__")
+    # `ndarray + Tensor` must call Tensor.__radd__ (staying in the graph), not
+    # let NumPy treat the Tensor as an object to broadcast over.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        arr = _to_array(data, dtype)
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}; "
+                "pass dtype=np.float32 (or float64)"
+            )
+        self.data = arr
+        self.grad: Tensor | None = None
+        self.requires_grad = bool(requires_grad)
+        self.creator: Function | None = None
+        self.generation = 0
+        self.name = name
+        self._retain_grad = False
+
+    # -- array-like facts
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (parameters, inputs), not by an operation."""
+        return self.creator is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(as_numpy(self.data), separator=", ", prefix="tensor(")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.data.dtype != DEFAULT_DTYPE:
+            extra = f", dtype={self.data.dtype}" + extra
+        return f"tensor({body}{extra})"
+
+    def __array__(self, dtype=None, copy=None):
+        arr = as_numpy(self.data)
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"Tensor of shape {self.shape}: truth value is ambiguous; use (t).any() or (t).all()"
+            )
+        return bool(self.data)
+
+    __hash__ = object.__hash__  # `==` builds a comparison Tensor, identity stays the hash
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shared, not copied, on the CPU)."""
+        return as_numpy(self.data)
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor has {self.data.size} elements (shape {self.shape}), need 1")
+        return self.data.item()
+
+    def tolist(self):
+        return as_numpy(self.data).tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (no gradient flows through it)."""
+        return Tensor(self.data)
+
+    def astype(self, dtype) -> Tensor:
+        """A copy cast to ``dtype``, cut from the graph."""
+        return Tensor(self.data.astype(dtype))
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this intermediate tensor after ``backward()`` (leaves always keep it)."""
+        self._retain_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- backpropagation
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires one.
+
+        Gradients accumulate (``+=``) into each leaf's ``.grad``. ``grad`` is the
+        upstream gradient (default 1 for a one-element tensor). The graph is
+        freed as it is walked unless ``retain_graph=True``; ``create_graph=True``
+        records the backward pass too, for higher-order derivatives.
+        """
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+    """Make a Tensor: ``zd.tensor([[1.0, 2.0]], requires_grad=True)``."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def _wrap(array) -> Tensor:
+    """A Tensor around an operation's result, without __init__'s checks (hot path)."""
+    if not hasattr(array, "shape") or isinstance(array, np.generic):
+        array = np.asarray(array)
+    t = Tensor.__new__(Tensor)
+    t.data = array
+    t.grad = None
+    t.requires_grad = False
+    t.creator = None
+    t.generation = 0
+    t.name = None
+    t._retain_grad = False
+    return t
+
+
+def as_tensor(x, like: Tensor | None = None) -> Tensor:
+    """Return ``x`` as a Tensor; a number or 0-d array takes ``like``'s float dtype.
+
+    Scalars never upcast a tensor: float32 Tensor * np.float64(2.0) stays float32.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and like.data.dtype.kind == "f" and np.ndim(x) == 0 \
+            and not hasattr(x, "__cuda_array_interface__"):
+        xp = get_array_module(like.data)
+        return _wrap(xp.asarray(x, dtype=like.data.dtype))
+    return _wrap(_to_array(x))
+
+
+# ---------------------------------------------------------------- Function
+class Function:
+    """One differentiable operation: ``forward`` on arrays, ``backward`` on Tensors.
+
+    Subclass it and call an instance on inputs::
+
+        class Cube(zd.Function):
+            def forward(self, x):            # ndarrays in, ndarrays out
+                return x ** 3
+            def backward(self, gy):          # Tensors in, Tensors out
+                x, = self.inputs             # the input Tensors
+                return gy * 3 * x ** 2
+
+    ``forward`` may cache on ``self`` what ``backward`` needs. An instance can
+    also be driven by hand, the way the book drives its MulLayer: call it, then
+    call ``backward`` with the upstream gradient and read the input gradients.
+    """
+
+    inputs: tuple[Tensor, ...]
+    needs_input_grad: tuple[bool, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "backward" in cls.__dict__:
+            # The engine calls the subclass's backward directly; the public
+            # `backward` also accepts plain numbers and arrays for hand driving.
+            cls._backward_rule = cls.__dict__["backward"]
+            cls.backward = Function._backward_by_hand
+
+    def __call__(self, *inputs):
+        like = next((x for x in inputs if isinstance(x, Tensor)), None)
+        xs = tuple(x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs)
+        record = _grad_mode.enabled and any(x.requires_grad for x in xs)
+        self.needs_input_grad = tuple(x.requires_grad for x in xs) if record else (False,) * len(xs)
+        ys = self.forward(*[x.data for x in xs])
+        outputs = tuple(_wrap(y) for y in ys) if isinstance(ys, tuple) else (_wrap(ys),)
+        self.inputs = xs
+        if record:
+            self.generation = max(x.generation for x in xs)
+            for y in outputs:
+                y.creator = self
+                y.generation = self.generation + 1
+                y.requires_grad = True
+            self.outputs = tuple(weakref.ref(y) for y in outputs)
+            if len(outputs) > 1:
+                self._output_meta = tuple((y.shape, y.dtype) for y in outputs)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def forward(self, *xs):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
+
+    def backward(self, *gys):
+        raise NotImplementedError(f"{type(self).__name__}.backward is not defined")
+
+    def _backward_by_hand(self, *gys):
+        """Input gradients for upstream gradients ``gys`` (numbers, arrays or Tensors)."""
+        if getattr(self, "_freed", False):
+            raise RuntimeError(f"{type(self).__name__}.backward: this node was freed by backward()")
+        like = self.inputs[0] if getattr(self, "inputs", None) else None
+        gys = tuple(as_tensor(g, like) for g in gys)
+        with no_grad():
+            return type(self)._backward_rule(self, *gys)
+
+    def output(self, i: int = 0) -> Tensor | None:
+        """The i-th output Tensor while it is alive and in a graph, else None."""
+        refs = getattr(self, "outputs", None)
+        return refs[i]() if refs else None
+
+    def _free(self) -> None:
+        """Drop everything forward cached: the graph behind this node is done with."""
+        self.__dict__.clear()
+        self._freed = True
+
+
+# ---------------------------------------------------------------- backward
+_tiebreak = itertools.count()
+
+
+def backward(output: Tensor, grad=None, retain_graph: bool = False,
+             create_graph: bool = False) -> None:
+    """Reverse-mode differentiation from ``output`` (see ``Tensor.backward``)."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad (no input of the computation had "
+            "requires_grad=True, or it was computed under no_grad())"
+        )
+    xp = get_array_module(output.data)
+    if grad is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can be implied only for a one-element output, this one has "
+                f"shape {output.shape}; reduce it first (e.g. .sum()) or pass backward(grad=...)"
+            )
+        grad = _wrap(xp.ones_like(output.data))
+    else:
+        grad = as_tensor(grad, output)
+        if grad.shape != output.shape:
+            raise ValueError(
+                f"backward: grad has shape {grad.shape} but the output has shape {output.shape}"
+            )
+    retain_graph = retain_graph or create_graph
+
+    if output.creator is None:  # a leaf: its gradient is the seed itself
+        _accumulate_leaf(output, grad)
+        return
+
+    pending: dict[int, list] = {}  # id(function) -> gradients of its outputs
+    heap: list = []
+
+    def receive(x: Tensor, gx: Tensor) -> None:
+        creator = x.creator
+        if creator is None:
+            _accumulate_leaf(x, gx)
+            return
+        slots = pending.get(id(creator))
+        if slots is None:
+            if getattr(creator, "_freed", False):
+                raise RuntimeError(
+                    f"backward: the graph through {type(creator).__name__} was already freed by an "
+                    "earlier backward(); call the first backward(retain_graph=True) to go through "
+                    "the graph twice"
+                )
+            slots = pending[id(creator)] = [None] * len(creator.outputs)
+            heapq.heappush(heap, (-creator.generation, next(_tiebreak), creator))
+        i = 0 if len(slots) == 1 else next(k for k, r in enumerate(creator.outputs) if r() is x)
+        slots[i] = gx if slots[i] is None else slots[i] + gx
+
+    with _set_grad_enabled(create_graph):
+        receive(output, grad)
+        while heap:
+            _, _, f = heapq.heappop(heap)
+            gys = pending.pop(id(f))
+            for i, ref in enumerate(f.outputs):
+                y = ref()
+                if gys[i] is None:  # an unused output of a multi-output function
+                    shape, dtype = f._output_meta[i]
+                    gys[i] = _wrap(xp.zeros(shape, dtype=dtype))
+                if y is not None and y._retain_grad:
+                    y.grad = gys[i]
+            gxs = type(f)._backward_rule(f, *gys)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            if len(gxs) != len(f.inputs):
+                raise RuntimeError(
+                    f"{type(f).__name__}.backward returned {len(gxs)} gradients for "
+                    f"{len(f.inputs)} inputs"
+                )
+            for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
+                if not needed or gx is None:
+                    continue
+                if not isinstance(gx, Tensor):
+                    gx = as_tensor(gx, x)
+                if gx.shape != x.shape:
+                    raise RuntimeError(
+                        f"{type(f).__name__}.backward returned a gradient of shape {gx.shape} "
+                        f"for an input of shape {x.shape}"
+                    )
+                receive(x, gx)
+            if not retain_graph:
+                f._free()
+
+
+def _accumulate_leaf(x: Tensor, gx: Tensor) -> None:
+    """x.grad += gx, as a new Tensor (a gradient is never modified in place)."""
+    x.grad = gx if x.grad is None else x.grad + gx

@@ -1,0 +1,118 @@
+"""Differentiable operations on Tensors: ``import zerodl.functional as F``.
+
+Each operation is a ``Function`` (forward on arrays, backward on Tensors) in
+one of these modules; this package also gives Tensor its operators, so
+``a + b`` is ``F.add(a, b)`` and ``a @ b`` is ``F.matmul(a, b)``.
+
+    arithmetic   add sub mul div neg pow exp log sqrt abs clip maximum minimum where
+    shape        sum mean max min reshape transpose broadcast_to sum_to concat stack pad getitem
+    linalg       matmul linear (the book's Affine)
+    activation   step sigmoid tanh relu leaky_relu gelu softplus identity softmax log_softmax
+    loss         mse_loss cross_entropy (Softmax-with-Loss) binary_cross_entropy_with_logits
+    conv         conv2d max_pool2d avg_pool2d im2col col2im
+    norm         batch_norm dropout
+"""
+
+from ..autograd import Tensor, as_tensor
+from .activation import (
+    gelu,
+    identity,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    step,
+    tanh,
+)
+from .arithmetic import (
+    abs,
+    add,
+    clip,
+    div,
+    exp,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    sqrt,
+    sub,
+    where,
+)
+from .linalg import linear, matmul
+from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .shape import (
+    broadcast_to,
+    concat,
+    getitem,
+    max,
+    mean,
+    min,
+    pad,
+    reshape,
+    stack,
+    sum,
+    sum_to,
+    transpose,
+)
+
+try:  # convolution and normalisation live in their own modules
+    from .conv import avg_pool2d, col2im, conv2d, im2col, max_pool2d
+    from .norm import batch_norm, dropout
+except ImportError:  # pragma: no cover - while those modules are being written
+    pass
+
+
+def _compare(op):
+    def method(self, other):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(op(self.data, other))  # comparisons carry no gradient
+    return method
+
+
+def _install_tensor_operators() -> None:
+    """Give Tensor its arithmetic operators, reductions and shape methods."""
+    import operator
+
+    def rev(f):
+        return lambda self, other: f(as_tensor(other, self), self)
+
+    def fwd(f):
+        return lambda self, other: f(self, as_tensor(other, self))
+
+    T = Tensor
+    T.__add__, T.__radd__ = fwd(add), rev(add)
+    T.__sub__, T.__rsub__ = fwd(sub), rev(sub)
+    T.__mul__, T.__rmul__ = fwd(mul), rev(mul)
+    T.__truediv__, T.__rtruediv__ = fwd(div), rev(div)
+    T.__matmul__, T.__rmatmul__ = fwd(matmul), rev(matmul)
+    T.__pow__ = lambda self, c: pow(self, c)
+    T.__rpow__ = lambda self, base: pow(as_tensor(base, self), self)
+    T.__neg__ = lambda self: neg(self)
+    T.__pos__ = lambda self: self
+    T.__abs__ = lambda self: abs(self)
+    T.__getitem__ = lambda self, index: getitem(self, index)
+    for name, op in [("__lt__", operator.lt), ("__le__", operator.le), ("__gt__", operator.gt),
+                     ("__ge__", operator.ge), ("__eq__", operator.eq), ("__ne__", operator.ne)]:
+        setattr(T, name, _compare(op))
+    T.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
+    T.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
+    T.max = lambda self, axis=None, keepdims=False: max(self, axis, keepdims)
+    T.min = lambda self, axis=None, keepdims=False: min(self, axis, keepdims)
+    T.reshape = lambda self, *shape: reshape(self, *shape)
+    T.transpose = lambda self, *axes: transpose(
+        self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else (axes or None))
+    T.T = property(lambda self: transpose(self))
+    T.exp = lambda self: exp(self)
+    T.log = lambda self: log(self)
+    T.sqrt = lambda self: sqrt(self)
+    T.relu = lambda self: relu(self)
+    T.sigmoid = lambda self: sigmoid(self)
+    T.tanh = lambda self: tanh(self)
+    T.flatten = lambda self: reshape(self, -1)
+
+
+_install_tensor_operators()

@@ -1,0 +1,286 @@
+"""Elementwise arithmetic: + - * / ** and the functions of one number.
+
+The book's Add and Mul layers (ch. 5.4) are ``Add`` and ``Mul`` here. Binary
+operations broadcast like NumPy; their backward sums the gradient back to
+each input's shape (``sum_to``), because a broadcast input was used many times.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function, Tensor, as_tensor
+from ..backend import get_array_module
+from .shape import sum_to
+
+
+def _reduce(g: Tensor, shape) -> Tensor:
+    """The gradient of a broadcast input: sum ``g`` down to ``shape`` when they differ."""
+    return g if g.shape == shape else sum_to(g, shape)
+
+
+class Add(Function):
+    """z = x + y. The book's AddLayer (ch. 5.4.2): the gradient passes through unchanged."""
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, gz):
+        x, y = self.inputs
+        return _reduce(gz, x.shape), _reduce(gz, y.shape)
+
+
+class Sub(Function):
+    """z = x - y: dz/dx = 1, dz/dy = -1."""
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, gz):
+        x, y = self.inputs
+        return _reduce(gz, x.shape), _reduce(-gz, y.shape)
+
+
+class Mul(Function):
+    """z = x * y. The book's MulLayer (ch. 5.4.1): each input's gradient is gz times the *other* input."""
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, gz):
+        x, y = self.inputs
+        return _reduce(gz * y, x.shape), _reduce(gz * x, y.shape)
+
+
+class Div(Function):
+    """z = x / y: dz/dx = 1/y, dz/dy = -x/y²."""
+
+    def forward(self, x, y):
+        return x / y
+
+    def backward(self, gz):
+        x, y = self.inputs
+        gx = gz / y
+        return _reduce(gx, x.shape), _reduce(-gx * x / y, y.shape)
+
+
+class Neg(Function):
+    """y = -x."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """y = x ** c for a constant exponent c: dy/dx = c x^(c-1). The book's Square when c = 2."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        x, = self.inputs
+        c = self.c
+        if c == 2:
+            return gy * x * 2.0
+        return gy * c * x ** (c - 1)
+
+
+class PowTensor(Function):
+    """z = x ** y with a tensor exponent: dz/dx = y x^(y-1), dz/dy = x^y log x (x > 0)."""
+
+    def forward(self, x, y):
+        return x ** y
+
+    def backward(self, gz):
+        x, y = self.inputs
+        z = self.output()
+        z = x ** y if z is None else z
+        gx = gz * y * x ** (y - 1.0)
+        gy = gz * z * log(x)
+        return _reduce(gx, x.shape), _reduce(gy, y.shape)
+
+
+class Exp(Function):
+    """y = exp(x): dy/dx = exp(x) = y (the book's exp node, ch. 5.5.2)."""
+
+    def forward(self, x):
+        return get_array_module(x).exp(x)
+
+    def backward(self, gy):
+        y = self.output()  # exp(x) itself, kept as a Tensor so double backward works
+        if y is None:
+            y = exp(self.inputs[0])
+        return gy * y
+
+
+class Log(Function):
+    """y = log(x) (natural): dy/dx = 1/x."""
+
+    def forward(self, x):
+        return get_array_module(x).log(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x): dy/dx = 1 / (2 sqrt(x))."""
+
+    def forward(self, x):
+        return get_array_module(x).sqrt(x)
+
+    def backward(self, gy):
+        y = self.output()
+        if y is None:
+            y = sqrt(self.inputs[0])
+        return gy / (y * 2.0)
+
+
+class Abs(Function):
+    """y = |x|: dy/dx = sign(x) (0 at x = 0, as PyTorch)."""
+
+    def forward(self, x):
+        return get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * get_array_module(x.data).sign(x.data)
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi): the gradient passes where lo <= x <= hi, else 0."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.mask = xp.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            self.mask &= x >= self.lo
+        if self.hi is not None:
+            self.mask &= x <= self.hi
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+class Maximum(Function):
+    """z = max(x, y) elementwise; at a tie the gradient goes to x (PyTorch splits it, we document ours)."""
+
+    def forward(self, x, y):
+        self.x_wins = x >= y
+        return get_array_module(x).maximum(x, y)
+
+    def backward(self, gz):
+        x, y = self.inputs
+        return _reduce(gz * self.x_wins, x.shape), _reduce(gz * ~self.x_wins, y.shape)
+
+
+class Minimum(Function):
+    """z = min(x, y) elementwise; at a tie the gradient goes to x."""
+
+    def forward(self, x, y):
+        self.x_wins = x <= y
+        return get_array_module(x).minimum(x, y)
+
+    def backward(self, gz):
+        x, y = self.inputs
+        return _reduce(gz * self.x_wins, x.shape), _reduce(gz * ~self.x_wins, y.shape)
+
+
+class Where(Function):
+    """z = x where cond else y (cond is a constant boolean mask)."""
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, x, y):
+        return get_array_module(x).where(self.cond, x, y)
+
+    def backward(self, gz):
+        x, y = self.inputs
+        return _reduce(gz * self.cond, x.shape), _reduce(gz * ~self.cond, y.shape)
+
+
+# ------------------------------------------------------------ functions
+def add(x, y) -> Tensor:
+    """x + y, broadcasting."""
+    return Add()(x, y)
+
+
+def sub(x, y) -> Tensor:
+    """x - y, broadcasting."""
+    return Sub()(x, y)
+
+
+def mul(x, y) -> Tensor:
+    """x * y, broadcasting."""
+    return Mul()(x, y)
+
+
+def div(x, y) -> Tensor:
+    """x / y, broadcasting."""
+    return Div()(x, y)
+
+
+def neg(x) -> Tensor:
+    """-x."""
+    return Neg()(x)
+
+
+def pow(x, c) -> Tensor:  # noqa: A001 - the operation's name, as in the public API
+    """x ** c; c a number (any real) or a Tensor (then x must be positive)."""
+    if isinstance(c, Tensor) or getattr(c, "ndim", 0) > 0:
+        return PowTensor()(x, c)
+    return Pow(float(c))(x)
+
+
+def exp(x) -> Tensor:
+    """e ** x elementwise."""
+    return Exp()(x)
+
+
+def log(x) -> Tensor:
+    """Natural logarithm elementwise."""
+    return Log()(x)
+
+
+def sqrt(x) -> Tensor:
+    """Square root elementwise."""
+    return Sqrt()(x)
+
+
+def abs(x) -> Tensor:  # noqa: A001
+    """|x| elementwise."""
+    return Abs()(x)
+
+
+def clip(x, lo=None, hi=None) -> Tensor:
+    """x limited to [lo, hi] (either bound may be None)."""
+    return Clip(lo, hi)(x)
+
+
+def maximum(x, y) -> Tensor:
+    """Elementwise max(x, y), broadcasting."""
+    return Maximum()(x, y)
+
+
+def minimum(x, y) -> Tensor:
+    """Elementwise min(x, y), broadcasting."""
+    return Minimum()(x, y)
+
+
+def where(cond, x, y) -> Tensor:
+    """x where ``cond`` is true, else y; ``cond`` is a boolean array or Tensor (no gradient)."""
+    cond = cond.data if isinstance(cond, Tensor) else cond
+    like = x if isinstance(x, Tensor) else (y if isinstance(y, Tensor) else None)
+    x, y = as_tensor(x, like), as_tensor(y, like)
+    xp = get_array_module(x.data)
+    return Where(xp.asarray(cond, dtype=bool))(x, y)
