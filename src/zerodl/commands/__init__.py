@@ -1,0 +1,1 @@
+"""Subcommands of the `zerodl` command, one module each (see zerodl/cli.py)."""
