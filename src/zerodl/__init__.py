@@ -12,8 +12,10 @@
 
 __version__ = "0.1.0"
 
-from . import functional  # noqa: E402  (installs Tensor's operators)
-from . import numerical  # noqa: E402
+from . import (
+    functional,  # noqa: E402  (installs Tensor's operators)
+    numerical,  # noqa: E402
+)
 from .autograd import (  # noqa: E402
     Function,
     Tensor,
