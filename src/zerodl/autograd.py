@@ -141,6 +141,11 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         arr = as_numpy(self.data)
         if dtype is not None and arr.dtype != dtype:
+            if copy is False:
+                raise ValueError(
+                    f"Tensor.__array__: casting {arr.dtype} to {np.dtype(dtype)} needs a copy, "
+                    "but copy=False was asked"
+                )
             return arr.astype(dtype)
         return arr.copy() if copy else arr
 
@@ -261,10 +266,12 @@ class Function:
         like = next((x for x in inputs if isinstance(x, Tensor)), None)
         xs = tuple(x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs)
         record = _grad_mode.enabled and any(x.requires_grad for x in xs)
+        self.__dict__.pop("_freed", None)  # called again: a fresh node, whatever came before
         self.needs_input_grad = tuple(x.requires_grad for x in xs) if record else (False,) * len(xs)
         ys = self.forward(*[x.data for x in xs])
         outputs = tuple(_wrap(y) for y in ys) if isinstance(ys, tuple) else (_wrap(ys),)
         self.inputs = xs
+        self.outputs = ()  # earlier outputs no longer belong to this node (see _output_index)
         if record:
             self.generation = max(x.generation for x in xs)
             for y in outputs:
@@ -288,8 +295,15 @@ class Function:
             raise RuntimeError(f"{type(self).__name__}.backward: this node was freed by backward()")
         like = self.inputs[0] if getattr(self, "inputs", None) else None
         gys = tuple(as_tensor(g, like) for g in gys)
-        with no_grad():
-            return type(self)._backward_rule(self, *gys)
+        # By hand, every input gets its gradient (the book's layers return them all),
+        # even when called on plain numbers that require no grad.
+        recorded = self.needs_input_grad
+        self.needs_input_grad = (True,) * len(getattr(self, "inputs", ()))
+        try:
+            with no_grad():
+                return type(self)._backward_rule(self, *gys)
+        finally:
+            self.needs_input_grad = recorded
 
     def output(self, i: int = 0) -> Tensor | None:
         """The i-th output Tensor while it is alive and in a graph, else None."""
@@ -328,10 +342,12 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
             raise ValueError(
                 f"backward: grad has shape {grad.shape} but the output has shape {output.shape}"
             )
+        if grad.dtype != output.dtype and grad.dtype.kind == "f":
+            grad = _wrap(grad.data.astype(output.dtype))  # the seed never changes the graph's dtype
     retain_graph = retain_graph or create_graph
 
     if output.creator is None:  # a leaf: its gradient is the seed itself
-        _accumulate_leaf(output, grad)
+        _accumulate_grad(output, grad)
         return
 
     pending: dict[int, list] = {}  # id(function) -> gradients of its outputs
@@ -340,19 +356,19 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
     def receive(x: Tensor, gx: Tensor) -> None:
         creator = x.creator
         if creator is None:
-            _accumulate_leaf(x, gx)
+            _accumulate_grad(x, gx)
             return
+        if getattr(creator, "_freed", False):
+            raise RuntimeError(
+                f"backward: the graph through {type(creator).__name__} was already freed by an "
+                "earlier backward(); call the first backward(retain_graph=True) to go through "
+                "the graph twice"
+            )
+        i = _output_index(creator, x)
         slots = pending.get(id(creator))
         if slots is None:
-            if getattr(creator, "_freed", False):
-                raise RuntimeError(
-                    f"backward: the graph through {type(creator).__name__} was already freed by an "
-                    "earlier backward(); call the first backward(retain_graph=True) to go through "
-                    "the graph twice"
-                )
             slots = pending[id(creator)] = [None] * len(creator.outputs)
             heapq.heappush(heap, (-creator.generation, next(_tiebreak), creator))
-        i = 0 if len(slots) == 1 else next(k for k, r in enumerate(creator.outputs) if r() is x)
         slots[i] = gx if slots[i] is None else slots[i] + gx
 
     with _set_grad_enabled(create_graph):
@@ -366,7 +382,7 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                     shape, dtype = f._output_meta[i]
                     gys[i] = _wrap(xp.zeros(shape, dtype=dtype))
                 if y is not None and y._retain_grad:
-                    y.grad = gys[i]
+                    _accumulate_grad(y, gys[i])
             gxs = type(f)._backward_rule(f, *gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -390,6 +406,29 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                 f._free()
 
 
-def _accumulate_leaf(x: Tensor, gx: Tensor) -> None:
-    """x.grad += gx, as a new Tensor (a gradient is never modified in place)."""
-    x.grad = gx if x.grad is None else x.grad + gx
+def _output_index(f: Function, y: Tensor) -> int:
+    """Which output of ``f`` the tensor ``y`` is; an error if ``f`` was called again since."""
+    for i, ref in enumerate(f.outputs):
+        if ref() is y:
+            return i
+    raise RuntimeError(
+        f"backward: {type(f).__name__} was called again after it made this tensor, and a Function "
+        "instance remembers only its last call; use a new instance for each call "
+        "(as F.relu, F.add and the other functions do)"
+    )
+
+
+def _accumulate_grad(x: Tensor, gx: Tensor) -> None:
+    """x.grad += gx for a leaf (or a tensor that retains its grad), as a new Tensor.
+
+    Without create_graph the first gradient is copied into x's dtype: each tensor
+    owns its ``.grad`` (Add hands one array to both inputs, and an in-place change
+    to one gradient must not reach another or the caller's seed), and a float32
+    parameter gets a float32 gradient even where NumPy promoted the graph.
+    """
+    if is_grad_enabled():  # create_graph: keep the gradient's own graph
+        x.grad = gx if x.grad is None else x.grad + gx
+    elif x.grad is None:
+        x.grad = _wrap(gx.data.astype(x.dtype))  # always a copy
+    else:
+        x.grad = _wrap((x.grad.data + gx.data).astype(x.dtype, copy=False))

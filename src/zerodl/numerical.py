@@ -47,17 +47,14 @@ def numerical_gradient(f: Callable, x, h: float = 1e-4) -> np.ndarray:
             "pass np.array(..., dtype=float)"
         )
     grad = np.zeros_like(data)
-    flat = data.reshape(-1)  # a view: writing flat[i] nudges x itself
-    if not np.shares_memory(flat, data):
-        raise ValueError("numerical_gradient: x must be contiguous so it can be nudged in place")
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + h
+    for index in np.ndindex(data.shape):  # any layout: views and transposes are nudged in place
+        original = data[index]
+        data[index] = original + h
         f_plus = float(_value(f(x)))
-        flat[i] = original - h
+        data[index] = original - h
         f_minus = float(_value(f(x)))
-        flat[i] = original
-        grad.reshape(-1)[i] = (f_plus - f_minus) / (2 * h)
+        data[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * h)
     return grad
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
 from ..backend import get_array_module
+from .arithmetic import exp
 from .shape import sum
 
 
@@ -114,6 +115,8 @@ class GELU(Function):
 
     def backward(self, gy):
         x, = self.inputs
+        if is_grad_enabled():  # create_graph: the derivative from Tensor operations
+            return gy * _gelu_derivative(x, self.approximate)
         xp = get_array_module(x.data)
         xd = x.data
         if self.approximate == "tanh":
@@ -124,6 +127,30 @@ class GELU(Function):
             pdf = xp.exp(-0.5 * xd * xd) / math.sqrt(2.0 * math.pi)
             d = self.cdf + xd * pdf
         return gy * d.astype(xd.dtype, copy=False)
+
+
+def _gelu_derivative(x: Tensor, approximate: str) -> Tensor:
+    """d/dx gelu(x) written with Tensor operations, so it can be differentiated again."""
+    if approximate == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+        t = tanh(k * (x + 0.044715 * x ** 3))
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * (k * (1.0 + 3 * 0.044715 * x * x))
+    return NormalCDF()(x) + x * _normal_pdf(x)
+
+
+def _normal_pdf(x: Tensor) -> Tensor:
+    """φ(x) = exp(-x²/2) / √(2π), the standard normal density."""
+    return exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+
+
+class NormalCDF(Function):
+    """Φ(x) = (1 + erf(x/√2)) / 2, the standard normal CDF: dΦ/dx = φ(x)."""
+
+    def forward(self, x):
+        return (0.5 * (1.0 + erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return gy * _normal_pdf(self.inputs[0])
 
 
 def erf(x):

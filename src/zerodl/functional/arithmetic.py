@@ -84,6 +84,8 @@ class Pow(Function):
     def backward(self, gy):
         x, = self.inputs
         c = self.c
+        if c == 0:  # x⁰ = 1 everywhere, also at x = 0 where x^(c-1) would divide by zero
+            return gy * 0.0
         if c == 2:
             return gy * x * 2.0
         return gy * c * x ** (c - 1)
@@ -97,11 +99,14 @@ class PowTensor(Function):
 
     def backward(self, gz):
         x, y = self.inputs
-        z = self.output()
-        z = x ** y if z is None else z
-        gx = gz * y * x ** (y - 1.0)
-        gy = gz * z * log(x)
-        return _reduce(gx, x.shape), _reduce(gy, y.shape)
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = _reduce(gz * y * x ** (y - 1.0), x.shape)
+        if self.needs_input_grad[1]:  # only then is log x needed (and x > 0 required)
+            z = self.output()
+            z = x ** y if z is None else z
+            gy = _reduce(gz * z * log(x), y.shape)
+        return gx, gy
 
 
 class Exp(Function):

@@ -67,7 +67,7 @@ class Linear(Function):
 
 def matmul(x, w) -> Tensor:
     """Matrix product x @ w (NumPy's rules: 1-D operands are promoted, leading axes broadcast)."""
-    like = x if isinstance(x, Tensor) else w
+    like = x if isinstance(x, Tensor) else (w if isinstance(w, Tensor) else None)
     x, w = as_tensor(x, like), as_tensor(w, like)
     if x.ndim == 0 or w.ndim == 0:
         raise ValueError(f"matmul: {x.shape} @ {w.shape}: both operands need at least one axis")
