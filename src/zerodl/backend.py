@@ -32,7 +32,10 @@ def get_array_module(*arrays):
 
 def as_numpy(x) -> np.ndarray:
     """Return ``x`` as a NumPy array, copying from the GPU when needed."""
-    x = getattr(x, "data", x)
+    if isinstance(x, np.ndarray):
+        return x
+    if not hasattr(x, "__cuda_array_interface__"):
+        x = getattr(x, "data", x) if hasattr(x, "requires_grad") else x  # a Tensor: its array
     if _cupy is not None and isinstance(x, _cupy.ndarray):
         return _cupy.asnumpy(x)
     return np.asarray(x)
