@@ -34,8 +34,8 @@ def as_numpy(x) -> np.ndarray:
     """Return ``x`` as a NumPy array, copying from the GPU when needed."""
     if isinstance(x, np.ndarray):
         return x
-    if not hasattr(x, "__cuda_array_interface__"):
-        x = getattr(x, "data", x) if hasattr(x, "requires_grad") else x  # a Tensor: its array
+    if hasattr(x, "requires_grad"):  # a Tensor: its array
+        x = x.data
     if _cupy is not None and isinstance(x, _cupy.ndarray):
         return _cupy.asnumpy(x)
     return np.asarray(x)
