@@ -234,6 +234,13 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
 
 
 # ---------------------------------------------------------------- Function
+_NO_GRADS = tuple((False,) * n for n in range(8))
+
+
+def _no_grads(n: int) -> tuple[bool, ...]:
+    return _NO_GRADS[n] if n < 8 else (False,) * n
+
+
 class Function:
     """One differentiable operation: ``forward`` on arrays, ``backward`` on Tensors.
 
@@ -263,25 +270,42 @@ class Function:
             cls.backward = Function._backward_by_hand
 
     def __call__(self, *inputs):
-        like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        xs = tuple(x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs)
-        record = _grad_mode.enabled and any(x.requires_grad for x in xs)
-        self.__dict__.pop("_freed", None)  # called again: a fresh node, whatever came before
-        self.needs_input_grad = tuple(x.requires_grad for x in xs) if record else (False,) * len(xs)
+        xs = inputs
+        for x in inputs:
+            if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
+                like = next((t for t in inputs if isinstance(t, Tensor)), None)
+                xs = tuple(t if isinstance(t, Tensor) else as_tensor(t, like) for t in inputs)
+                break
+        record = False
+        if _grad_mode.enabled:
+            for x in xs:
+                if x.requires_grad:
+                    record = True
+                    break
+        state = self.__dict__
+        if "_freed" in state:
+            del state["_freed"]  # called again: a fresh node, whatever came before
+        self.needs_input_grad = tuple([x.requires_grad for x in xs]) if record else _no_grads(len(xs))
         ys = self.forward(*[x.data for x in xs])
-        outputs = tuple(_wrap(y) for y in ys) if isinstance(ys, tuple) else (_wrap(ys),)
         self.inputs = xs
-        self.outputs = ()  # earlier outputs no longer belong to this node (see _output_index)
+        if type(ys) is not tuple:
+            y = _wrap(ys)
+            if record:
+                self.generation = generation = max([x.generation for x in xs])
+                y.creator, y.generation, y.requires_grad = self, generation + 1, True
+                self.outputs = (weakref.ref(y),)
+            else:
+                self.outputs = ()  # earlier outputs no longer belong to this node
+            return y
+        outputs = tuple([_wrap(y) for y in ys])
+        self.outputs = ()
         if record:
             self.generation = max(x.generation for x in xs)
             for y in outputs:
-                y.creator = self
-                y.generation = self.generation + 1
-                y.requires_grad = True
+                y.creator, y.generation, y.requires_grad = self, self.generation + 1, True
             self.outputs = tuple(weakref.ref(y) for y in outputs)
-            if len(outputs) > 1:
-                self._output_meta = tuple((y.shape, y.dtype) for y in outputs)
-        return outputs[0] if len(outputs) == 1 else outputs
+            self._output_meta = tuple((y.shape, y.dtype) for y in outputs)
+        return outputs
 
     def forward(self, *xs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
@@ -346,8 +370,10 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
             grad = _wrap(grad.data.astype(output.dtype))  # the seed never changes the graph's dtype
     retain_graph = retain_graph or create_graph
 
+    handed_out: dict[int, object] = {}  # buffers already given to a tensor's .grad (or the seed)
+    _mark_handed_out(grad, handed_out)
     if output.creator is None:  # a leaf: its gradient is the seed itself
-        _accumulate_grad(output, grad)
+        _accumulate_grad(output, grad, handed_out)
         return
 
     pending: dict[int, list] = {}  # id(function) -> gradients of its outputs
@@ -356,7 +382,7 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
     def receive(x: Tensor, gx: Tensor) -> None:
         creator = x.creator
         if creator is None:
-            _accumulate_grad(x, gx)
+            _accumulate_grad(x, gx, handed_out)
             return
         if getattr(creator, "_freed", False):
             raise RuntimeError(
@@ -382,7 +408,7 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                     shape, dtype = f._output_meta[i]
                     gys[i] = _wrap(xp.zeros(shape, dtype=dtype))
                 if y is not None and y._retain_grad:
-                    _accumulate_grad(y, gys[i])
+                    _accumulate_grad(y, gys[i], handed_out)
             gxs = type(f)._backward_rule(f, *gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -396,7 +422,7 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                     continue
                 if not isinstance(gx, Tensor):
                     gx = as_tensor(gx, x)
-                if gx.shape != x.shape:
+                if gx.data.shape != x.data.shape:
                     raise RuntimeError(
                         f"{type(f).__name__}.backward returned a gradient of shape {gx.shape} "
                         f"for an input of shape {x.shape}"
@@ -418,17 +444,38 @@ def _output_index(f: Function, y: Tensor) -> int:
     )
 
 
-def _accumulate_grad(x: Tensor, gx: Tensor) -> None:
+def _base(array):
+    """The buffer an array views (itself when it owns its memory)."""
+    while getattr(array, "base", None) is not None and hasattr(array.base, "shape"):
+        array = array.base
+    return array
+
+
+def _mark_handed_out(t: Tensor, handed_out: dict) -> bool:
+    """Remember ``t``'s buffer as owned; True if it was owned already (then it must be copied)."""
+    base = _base(t.data)
+    if id(base) in handed_out:
+        return True
+    handed_out[id(base)] = base  # keeping a reference keeps the id from being reused
+    return False
+
+
+def _accumulate_grad(x: Tensor, gx: Tensor, handed_out: dict) -> None:
     """x.grad += gx for a leaf (or a tensor that retains its grad), as a new Tensor.
 
-    Without create_graph the first gradient is copied into x's dtype: each tensor
-    owns its ``.grad`` (Add hands one array to both inputs, and an in-place change
-    to one gradient must not reach another or the caller's seed), and a float32
-    parameter gets a float32 gradient even where NumPy promoted the graph.
+    Without create_graph each tensor owns its ``.grad``: Add hands one array to
+    both inputs, and an in-place change to one gradient must not reach another
+    or the caller's seed, so a buffer already handed out is copied (a fresh
+    array, the usual case, is taken as it is). A float32 parameter gets a
+    float32 gradient even where NumPy promoted the graph.
     """
     if is_grad_enabled():  # create_graph: keep the gradient's own graph
         x.grad = gx if x.grad is None else x.grad + gx
     elif x.grad is None:
-        x.grad = _wrap(gx.data.astype(x.dtype))  # always a copy
+        shared = _mark_handed_out(gx, handed_out)
+        if shared or gx.dtype != x.dtype or not gx.data.flags.writeable:
+            gx = _wrap(gx.data.astype(x.dtype))  # always a copy
+            _mark_handed_out(gx, handed_out)
+        x.grad = gx
     else:
         x.grad = _wrap((x.grad.data + gx.data).astype(x.dtype, copy=False))

@@ -14,6 +14,7 @@ one of these modules; this package also gives Tensor its operators, so
 """
 
 from ..autograd import Tensor, as_tensor
+from . import arithmetic
 from .activation import (
     gelu,
     identity,
@@ -77,21 +78,19 @@ def _install_tensor_operators() -> None:
     """Give Tensor its arithmetic operators, reductions and shape methods."""
     import operator
 
-    def rev(f):
-        return lambda self, other: f(as_tensor(other, self), self)
-
-    def fwd(f):
-        return lambda self, other: f(self, as_tensor(other, self))
+    def binary(op):  # Tensor <op> other, and other <op> Tensor (the reflected form)
+        return (lambda self, other: op()(self, other)), (lambda self, other: op()(other, self))
 
     T = Tensor
-    T.__add__, T.__radd__ = fwd(add), rev(add)
-    T.__sub__, T.__rsub__ = fwd(sub), rev(sub)
-    T.__mul__, T.__rmul__ = fwd(mul), rev(mul)
-    T.__truediv__, T.__rtruediv__ = fwd(div), rev(div)
-    T.__matmul__, T.__rmatmul__ = fwd(matmul), rev(matmul)
+    T.__add__, T.__radd__ = binary(arithmetic.Add)
+    T.__sub__, T.__rsub__ = binary(arithmetic.Sub)
+    T.__mul__, T.__rmul__ = binary(arithmetic.Mul)
+    T.__truediv__, T.__rtruediv__ = binary(arithmetic.Div)
+    T.__matmul__ = lambda self, other: matmul(self, other)
+    T.__rmatmul__ = lambda self, other: matmul(as_tensor(other, self), self)
     T.__pow__ = lambda self, c: pow(self, c)
     T.__rpow__ = lambda self, base: pow(as_tensor(base, self), self)
-    T.__neg__ = lambda self: neg(self)
+    T.__neg__ = lambda self: arithmetic.Neg()(self)
     T.__pos__ = lambda self: self
     T.__abs__ = lambda self: abs(self)
     T.__getitem__ = lambda self, index: getitem(self, index)

@@ -14,7 +14,7 @@ from .shape import sum_to
 
 def _reduce(g: Tensor, shape) -> Tensor:
     """The gradient of a broadcast input: sum ``g`` down to ``shape`` when they differ."""
-    return g if g.shape == shape else sum_to(g, shape)
+    return g if g.data.shape == shape else sum_to(g, shape)
 
 
 class Add(Function):
@@ -25,7 +25,7 @@ class Add(Function):
 
     def backward(self, gz):
         x, y = self.inputs
-        return _reduce(gz, x.shape), _reduce(gz, y.shape)
+        return _reduce(gz, x.data.shape), _reduce(gz, y.data.shape)
 
 
 class Sub(Function):
@@ -47,7 +47,7 @@ class Mul(Function):
 
     def backward(self, gz):
         x, y = self.inputs
-        return _reduce(gz * y, x.shape), _reduce(gz * x, y.shape)
+        return _reduce(gz * y, x.data.shape), _reduce(gz * x, y.data.shape)
 
 
 class Div(Function):
