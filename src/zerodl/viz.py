@@ -327,9 +327,10 @@ def plot_filters(weights, channel: int = 0, ncols: int | None = None, title: str
 def draw_graph(output: Tensor, show_values: bool = True) -> str:
     """The computational graph that produced ``output``, as Graphviz DOT text.
 
-    Tensors are ellipses (inputs that need a gradient are filled, the output is
-    bold), Functions are boxes named by their class (``Mul``, ``Add``, ``Pow``…,
-    the book's layers). Draw the graph before ``backward()``, or call it with
+    Tensors are ellipses (inputs that need a gradient are filled blue, the
+    output is bold; a one-element tensor shows its value); Functions are boxes
+    named by their class (``Mul``, ``Add``, ``Pow``…, the book's layers).
+    Draw the graph before ``backward()``, or call that with
     ``retain_graph=True``: backward frees the graph as it goes.
     Turn the text into a picture with ``render(dot, "graph.png")``.
     """
@@ -341,12 +342,14 @@ def draw_graph(output: Tensor, show_values: bool = True) -> str:
         key = f"t{id(t)}"
         if key not in seen_t:
             seen_t.add(key)
-            style = ['style="filled,bold"' if bold and t.requires_grad else
-                     'style=bold' if bold else
-                     'style=filled, fillcolor="#cfe2ff"' if t.is_leaf and t.requires_grad else
-                     'style=solid']
+            if bold:
+                style = 'style=bold'
+            elif t.is_leaf and t.requires_grad:
+                style = 'style=filled, fillcolor="#cfe2ff"'
+            else:
+                style = 'style=solid'
             lines.append(f'  {key} [label="{_tensor_label(t, show_values)}", shape=ellipse, '
-                         f'{style[0]}];')
+                         f'{style}];')
         return key
 
     root = tensor_node(output, bold=True)
