@@ -1,0 +1,301 @@
+"""Run zerodl's benchmark suite: ``python -m benchmarks.run [--quick] [--tasks ...] [--out F.json]``.
+
+Each system (zerodl, PyTorch when installed, the book-style reference) runs in
+its own worker process (``--worker``, see worker.py), so peak memory is per
+system; the driver alternates the systems round by round (A B C, C B A, ...)
+so that drift in the machine's speed hits all of them alike. Thread counts are
+fixed through environment variables before NumPy or PyTorch is imported, then
+again through threadpoolctl and ``torch.set_num_threads`` in each worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="a few steps of each task (under a minute)")
+    p.add_argument("--tasks", nargs="+", metavar="TASK",
+                   help="tasks to run (default: all): mlp_small mlp_big simple_convnet deep_convnet")
+    p.add_argument("--systems", nargs="+", metavar="SYSTEM",
+                   help="systems to run (default: zerodl torch reference)")
+    p.add_argument("--threads", type=int, default=2, help="threads for every system (default 2)")
+    p.add_argument("--rounds", type=int, help="alternation rounds (default 5, quick 2)")
+    p.add_argument("--steps", type=int, help="timed steps per round (default: per task)")
+    p.add_argument("--warmup", type=int, help="untimed steps first (default 2, quick 1)")
+    p.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
+    p.add_argument("--tta", action="store_true",
+                   help="also time training to 98.8%% (SimpleConvNet) / 99.0%% (DeepConvNet) test "
+                        "accuracy, zerodl and PyTorch (minutes)")
+    p.add_argument("--tta-epochs", type=int, default=10, help="epoch cap of --tta (default 10)")
+    p.add_argument("--out", metavar="FILE.json", help="write the results as JSON")
+    p.add_argument("--markdown", metavar="FILE.md",
+                   help="replace the results section of this markdown file (e.g. BENCHMARKS.md)")
+    p.add_argument("--worker", metavar="JSON", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def set_thread_environment(threads: int) -> None:
+    """Fix BLAS/OpenMP thread counts; effective only before NumPy/PyTorch are imported."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        spec = json.loads(args.worker)
+        set_thread_environment(spec["threads"])
+        from .worker import serve
+        return serve(spec)
+    set_thread_environment(args.threads)
+    return drive(args)
+
+
+# ---------------------------------------------------------------- talking to workers
+class WorkerError(RuntimeError):
+    pass
+
+
+class Worker:
+    """A worker process (python -m benchmarks.run --worker SPEC) and its request/answer pipe."""
+
+    def __init__(self, spec: dict):
+        from .worker import PREFIX
+
+        self.name, self.prefix = spec["system"], PREFIX
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.run", "--worker", json.dumps(spec)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+        )
+
+    def receive(self) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith(self.prefix):
+                message = json.loads(line[len(self.prefix):])
+                if "error" in message:
+                    raise WorkerError(message["error"])
+                return message
+        raise WorkerError(f"the {self.name} worker exited (rc {self.proc.wait()}) without answering")
+
+    def request(self, message: dict) -> dict:
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        return self.receive()
+
+    def close(self) -> dict:
+        try:
+            return self.request({"cmd": "exit"})
+        finally:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Pool:
+    """Workers for several systems; a worker that fails is dropped and its error kept."""
+
+    def __init__(self, specs: list[dict]):
+        self.failures: dict[str, str] = {}
+        started = {spec["system"]: Worker(spec) for spec in specs}  # imports overlap
+        self.workers: dict[str, Worker] = {}
+        self.hello: dict[str, dict] = {}
+        for name, worker in started.items():
+            try:
+                self.hello[name] = worker.receive()
+                self.workers[name] = worker
+            except WorkerError as exc:
+                self._fail(name, worker, exc)
+
+    def _fail(self, name: str, worker: Worker, exc: Exception) -> None:
+        self.failures[name] = str(exc)
+        self.workers.pop(name, None)
+        worker.kill()
+
+    def ask(self, name: str, message: dict) -> dict | None:
+        worker = self.workers[name]
+        try:
+            return worker.request(message)
+        except WorkerError as exc:
+            self._fail(name, worker, exc)
+            return None
+
+    def alternate(self, rounds: int, message: dict) -> dict[str, list[dict]]:
+        """Send ``message`` to every worker ``rounds`` times, reversing the order each round."""
+        answers: dict[str, list[dict]] = {name: [] for name in self.workers}
+        for r in range(rounds):
+            names = list(self.workers)
+            for name in names if r % 2 == 0 else reversed(names):
+                answer = self.ask(name, message)
+                if answer is not None:
+                    answers[name].append(answer)
+        return {name: a for name, a in answers.items() if name in self.workers}
+
+    def close(self) -> dict[str, dict]:
+        """Stop every worker; their final reports (peak memory) by system."""
+        closing = {}
+        for name, worker in list(self.workers.items()):
+            try:
+                closing[name] = worker.close()
+            except WorkerError as exc:
+                self._fail(name, worker, exc)
+        return closing
+
+    def kill(self) -> None:
+        for worker in self.workers.values():
+            worker.kill()
+
+
+# ---------------------------------------------------------------- the benchmarks
+def bench_task(task, systems: list[str], cfg: dict, tmp: Path) -> dict:
+    """Time ``task``'s training step on every system; medians, memory, faults, first loss."""
+    import numpy as np
+
+    from . import tasks as T
+    from .report import summarize
+
+    params = T.initial_params(task)
+    xs, ts = T.make_batches(task, count=cfg["batches"])
+    data = tmp / f"{task.name}.npz"
+    np.savez(data, x=xs, t=ts, param_names=np.array([n for n, _ in params]),
+             **{f"param_{i}": v for i, (_, v) in enumerate(params)})
+    specs = [{"kind": "train", "system": s, "task": task.name, "data": str(data),
+              "threads": cfg["threads"]} for s in systems]
+    pool = Pool(specs)
+    result: dict = {"description": task.describe(), "systems": {}, "failures": pool.failures}
+    try:
+        warm = {name: pool.ask(name, {"cmd": "run", "n": cfg["warmup"]}) for name in list(pool.workers)}
+        steps = cfg["steps"] or (task.quick_steps if cfg["quick"] else task.steps)
+        runs = pool.alternate(cfg["rounds"], {"cmd": "run", "n": steps})
+        closing = pool.close()
+        for name in closing:
+            result["systems"][name] = summarize(runs[name], warm[name], pool.hello[name],
+                                                closing[name])
+    finally:
+        pool.kill()
+    if task.model == "mlp":
+        flops = T.matmul_flops(task)
+        result["matmul_gflop_per_step"] = flops / 1e9
+        for entry in result["systems"].values():
+            entry["gflops"] = flops / (entry["median_ms"] * 1e-3) / 1e9
+    return result
+
+
+def bench_micro(systems: list[str], cfg: dict) -> dict:
+    """Micro-benchmark cases per system, alternated; plus this machine's float32 matmul peak."""
+    from .report import summarize_cases
+
+    specs = [{"kind": "micro", "system": s, "threads": cfg["threads"], "quick": cfg["quick"]}
+             for s in [*systems, "peak"]]
+    pool = Pool(specs)
+    try:
+        runs = pool.alternate(cfg["micro_rounds"], {"cmd": "run", "n": cfg["micro_reps"]})
+        pool.close()
+    finally:
+        pool.kill()
+    peak = summarize_cases(runs.pop("peak", []), best="max")
+    errors = {name: r[0]["errors"] for name, r in runs.items() if r and r[0]["errors"]}
+    return {"cases": {name: summarize_cases(r) for name, r in runs.items()},
+            "matmul_peak": peak, "failures": pool.failures, "errors": errors}
+
+
+def bench_tta(systems: list[str], cfg: dict, max_epochs: int) -> dict:
+    """Training seconds to the target test accuracy, one system at a time."""
+    from .tta import TARGETS
+
+    out: dict = {}
+    for task_name, target in TARGETS.items():
+        out[task_name] = {"target": target, "systems": {}}
+        for system in [s for s in systems if s != "reference"]:
+            print(f"time to {target:.1%}: {task_name} on {system} ...", flush=True)
+            spec = {"kind": "tta", "system": system, "task": task_name, "target": target,
+                    "max_epochs": max_epochs, "threads": cfg["threads"]}
+            pool = Pool([spec])
+            try:
+                answer = pool.ask(system, {"cmd": "run", "n": 1}) if pool.workers else None
+                pool.close()
+            finally:
+                pool.kill()
+            out[task_name]["systems"][system] = answer or {"error": pool.failures.get(system)}
+    return out
+
+
+def config(args) -> dict:
+    quick = args.quick
+    return {
+        "quick": quick, "threads": args.threads, "steps": args.steps,
+        "rounds": args.rounds or (2 if quick else 5),
+        "warmup": args.warmup if args.warmup is not None else (1 if quick else 2),
+        "batches": 4 if quick else 10,
+        "micro_rounds": 1 if quick else 3, "micro_reps": 1 if quick else 5,
+    }
+
+
+def drive(args) -> int:
+    from . import report
+    from .machine import machine_info
+    from .systems import SYSTEMS, unavailable_reason
+    from .tasks import TASKS, get_task
+
+    started = time.perf_counter()
+    cfg = config(args)
+    tasks = [get_task(name) for name in (args.tasks or TASKS)]
+    systems, skipped = [], {}
+    for name in args.systems or SYSTEMS:
+        reason = unavailable_reason(name)
+        if reason:
+            skipped[name] = reason
+        else:
+            systems.append(name)
+    results: dict = {"machine": machine_info(args.threads), "config": cfg,
+                     "command": " ".join(["python -m benchmarks.run", *sys.argv[1:]]),
+                     "skipped": skipped, "tasks": {}}
+    print(report.header(results), flush=True)
+    with tempfile.TemporaryDirectory(prefix="zerodl-bench-") as tmp:
+        for task in tasks:
+            print(f"task {task.name}: {task.describe()} ...", end=" ", flush=True)
+            t0 = time.perf_counter()
+            try:
+                results["tasks"][task.name] = bench_task(task, systems, cfg, Path(tmp))
+            except Exception as exc:  # e.g. a model zerodl cannot build: go on with the rest
+                results["tasks"][task.name] = {"description": task.describe(), "systems": {},
+                                               "failures": {"all": f"{type(exc).__name__}: {exc}"}}
+            print(f"{time.perf_counter() - t0:.0f} s", flush=True)
+    if not args.no_micro:
+        print("micro-benchmarks ...", end=" ", flush=True)
+        t0 = time.perf_counter()
+        results["micro"] = bench_micro(systems, cfg)
+        print(f"{time.perf_counter() - t0:.0f} s", flush=True)
+    if args.tta:
+        results["tta"] = bench_tta(systems, cfg, args.tta_epochs)
+    results["seconds"] = time.perf_counter() - started
+    print(report.text(results))
+    if args.out:
+        report.write_json(results, args.out)
+        print(f"results written to {args.out}")
+    if args.markdown:
+        report.update_markdown(args.markdown, results)
+        print(f"tables written into {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""zerodl: the model from zerodl.nn.models, zerodl.optim, F.cross_entropy; float32."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tasks import Task, build_zerodl_model
+
+
+class ZerodlTrainer:
+    name = "zerodl"
+
+    def __init__(self, task: Task, params: list[tuple[str, np.ndarray]]):
+        import zerodl as zd
+        import zerodl.functional as F
+        from zerodl import optim
+
+        self.zd, self.F = zd, F
+        self.model = build_zerodl_model(task)
+        values = dict(params)
+        for name, p in self.model.named_parameters():
+            p.data[...] = values[name]
+        self.model.train()
+        if task.optimizer == "sgd":
+            self.optimizer = optim.SGD(self.model.parameters(), lr=task.lr)
+        else:
+            self.optimizer = optim.Adam(self.model.parameters(), lr=task.lr)
+
+    def prepare(self, x: np.ndarray, t: np.ndarray):
+        return self.zd.Tensor(x.astype(np.float32)), self.zd.Tensor(t.astype(np.int64))
+
+    def step(self, batch):
+        x, t = batch
+        self.optimizer.zero_grad()
+        loss = self.F.cross_entropy(self.model(x), t)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    def loss_value(self, loss) -> float:
+        return float(loss.item())
+
+    def eval_loss(self, batch) -> float:
+        x, t = batch
+        self.model.eval()
+        with self.zd.no_grad():
+            loss = self.F.cross_entropy(self.model(x), t).item()
+        self.model.train()
+        return float(loss)
+
+    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 1000) -> float:
+        self.model.eval()
+        hits = 0
+        with self.zd.no_grad():
+            for i in range(0, len(x), batch_size):
+                logits = self.model(self.zd.Tensor(x[i:i + batch_size])).data
+                hits += int((logits.argmax(axis=1) == t[i:i + batch_size]).sum())
+        self.model.train()
+        return hits / len(x)

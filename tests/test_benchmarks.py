@@ -1,0 +1,93 @@
+"""The benchmark suite runs, and every system computes the same thing from the same start.
+
+Timings are never asserted: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import report  # noqa: E402
+from benchmarks.systems import make_trainer, unavailable_reason  # noqa: E402
+from benchmarks.tasks import get_task, initial_params, make_batches  # noqa: E402
+
+
+def _systems() -> list[str]:
+    return [s for s in ("zerodl", "reference", "torch") if unavailable_reason(s) is None]
+
+
+def _two_losses(system: str, task, params, x, t) -> list[float]:
+    trainer = make_trainer(system, task, params)
+    batch = trainer.prepare(x, t)
+    return [trainer.loss_value(trainer.step(batch)) for _ in range(2)]
+
+
+@pytest.mark.parametrize("task_name", ["mlp_small", "simple_convnet"])
+def test_every_system_computes_the_same_losses_from_the_same_start(task_name, data_root,
+                                                                   monkeypatch):
+    monkeypatch.setenv("ZERODL_DATA", str(data_root))
+    task = get_task(task_name)
+    params = initial_params(task)
+    xs, ts = make_batches(task, count=1)
+    losses = {s: _two_losses(s, task, params, xs[0], ts[0]) for s in _systems()}
+
+    first = losses["zerodl"][0]
+    assert abs(first - math.log(10)) < 0.5  # He-initialised logits: near chance on 10 classes
+    for system, (loss0, loss1) in losses.items():
+        # Step 1 is the loss at the shared initial weights (float32 vs the reference's
+        # float64); step 2 follows one update, so it checks backward and the optimizer too.
+        assert loss0 == pytest.approx(first, rel=1e-4), system
+        assert loss1 == pytest.approx(losses["zerodl"][1], rel=1e-3), system
+        assert loss1 < loss0, system
+
+
+def test_quick_suite_runs_and_writes_results(tmp_path, data_root):
+    out = tmp_path / "results.json"
+    env = {**os.environ, "ZERODL_DATA": str(data_root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--tasks", "mlp_small", "--steps", "3",
+         "--rounds", "2", "--warmup", "1", "--no-micro", "--threads", "1", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Training step, median ms" in proc.stdout
+    results = json.loads(out.read_text())
+    task = results["tasks"]["mlp_small"]
+    assert task["failures"] == {}
+    assert set(task["systems"]) == set(_systems())
+    first = task["systems"]["zerodl"]["first_loss"]
+    for entry in task["systems"].values():
+        assert entry["steps"] == 6
+        assert len(entry["times_ms"]) == 6 and entry["min_ms"] <= entry["median_ms"]
+        assert entry["peak_rss_mb"] >= entry["base_rss_mb"] > 0
+        assert entry["first_loss"] == pytest.approx(first, rel=1e-4)
+    assert results["machine"]["threads"] == 1
+
+    page = tmp_path / "BENCHMARKS.md"
+    page.write_text(f"# Benchmarks\n\nintro\n\n{report.BEGIN}\nold\n{report.END}\n\nnotes\n")
+    report.update_markdown(page, results)
+    text = page.read_text()
+    assert "old" not in text and text.startswith("# Benchmarks") and text.endswith("notes\n")
+    assert "| mlp_small |" in text
+
+
+def test_reference_im2col_and_col2im_are_adjoint(rng):
+    # <im2col(x), c> = <x, col2im(c)>: col2im is the exact backward of im2col.
+    from benchmarks.reference import col2im, im2col
+
+    x = rng.standard_normal((2, 3, 7, 6))
+    cols = im2col(x, 3, 2, stride=2, pad=1)
+    c = rng.standard_normal(cols.shape)
+    assert cols.shape == (2 * 4 * 4, 3 * 3 * 2)
+    assert np.sum(cols * c) == pytest.approx(np.sum(x * col2im(c, x.shape, 3, 2, 2, 1)))
