@@ -118,13 +118,14 @@ def test_deep_conv_net_is_deterministic_in_evaluation(rng):
 
 @needs_conv
 def test_tiny_conv_net_gradients_match_central_differences(rng):
-    net = nn.Sequential(nn.Conv2d(2, 3, 3, pad=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                        nn.Linear(3 * 2 * 2, 3)).double()
+    net = nn.Sequential(nn.Conv2d(2, 3, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(3 * 2 * 2, 3, rng=rng)).double()
     x = rng.standard_normal((2, 2, 4, 4))
     t = np.array([2, 0])
     with zd.no_grad():
         h = net[0](x).data
-    # Keep the ReLU inputs away from zero and pooling windows free of ties.
+    # ReLU inputs away from the kink; pooling ties can then only be among zeros, which
+    # receive no gradient either way.
     assert np.abs(h).min() > 1e-3
 
     def loss_fn():
