@@ -1,0 +1,39 @@
+"""`zerodl evaluate DIR`: reload a trained model and measure it on the test set again."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "evaluate",
+        help="reload a run's model.npz and print its test accuracy",
+        description="Rebuild the model saved by `zerodl train --out DIR` from DIR/model.npz "
+                    "and evaluate it on the test set of the dataset it was trained on; the "
+                    "accuracy printed is the one in DIR/metrics.json.",
+    )
+    p.add_argument("run_dir", metavar="DIR", help="the folder a `zerodl train` run wrote")
+    p.set_defaults(parser=p)
+    return p
+
+
+def run(args) -> int:
+    path = Path(args.run_dir) / "model.npz"
+    if not path.exists():
+        args.parser.error(f"{path} not found: DIR must be the --out folder of `zerodl train`")
+
+    from .. import train as zt
+    from .train import build_loss, classifies, format_result, load_data, load_model, test_loader_for
+
+    try:
+        model, config = load_model(path)
+        data = load_data(config)
+    except (OSError, ValueError) as e:
+        print(f"zerodl evaluate: {e}", file=sys.stderr)
+        return 1
+    loss, accuracy = zt.evaluate(model, test_loader_for(config, data), build_loss(config),
+                                 metric="accuracy" if classifies(config) else None)
+    print(format_result(loss, accuracy, config))
+    return 0

@@ -1,0 +1,430 @@
+"""`zerodl train`: train a model on a dataset, with progress, metrics and checkpoints.
+
+    zerodl train --dataset mnist --model simple-convnet --epochs 5 --out runs/cnn
+    zerodl train --resume runs/cnn --epochs 10        # continue the same run to 10 epochs
+
+The run's folder receives config.json (the resolved settings), checkpoint.npz
+(after every epoch), model.npz (the trained parameters with the settings, for
+`zerodl evaluate`), metrics.json and learning_curve.png (with matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DATASETS = ("mnist", "fashion-mnist", "spiral", "xor", "circles", "sine")
+IMAGE_DATASETS = ("mnist", "fashion-mnist")
+MODELS = ("mlp", "simple-convnet", "deep-convnet")
+OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")
+SCHEDULES = ("constant", "cosine")
+
+# The book's settings for the CNNs (Adam, lr 0.001, batch 100); the MLP's
+# (momentum SGD with a cosine schedule and weight decay) takes 784-100-100-10
+# past 98% on MNIST (README's table).
+MODEL_DEFAULTS = {
+    "mlp": {"optimizer": "momentum", "lr": 0.1, "batch_size": 100, "epochs": 15,
+            "weight_decay": 5e-4, "schedule": "cosine", "hidden": [100, 100]},
+    "simple-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 5,
+                       "weight_decay": 0.0, "schedule": "constant"},
+    "deep-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10,
+                     "weight_decay": 0.0, "schedule": "constant"},
+}
+# The small generated sets have few batches per epoch: more epochs, a bolder step.
+POINTS_DEFAULTS = {"optimizer": "adam", "lr": 0.01, "batch_size": 32, "epochs": 100,
+                   "weight_decay": 0.0, "schedule": "constant", "hidden": [64, 64]}
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "adagrad": 0.01, "rmsprop": 0.001,
+              "adam": 0.001, "adamw": 0.001}
+# Evaluation needs no graph, so it can take bigger batches (the deep net's im2col is large).
+EVAL_BATCH = {"mlp": 1000, "simple-convnet": 500, "deep-convnet": 200}
+
+SETTINGS = ("dataset", "model", "optimizer", "lr", "batch_size", "weight_decay", "schedule",
+            "seed", "hidden", "train_subset")
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "train",
+        help="train a model (MLP, SimpleConvNet, DeepConvNet) and save metrics and parameters",
+        description="Train a model on a dataset, printing the loss and accuracy of every epoch; "
+                    "the run's folder (--out) receives metrics.json, model.npz, checkpoint.npz "
+                    "and learning_curve.png. Options left out take the model's defaults "
+                    "(the book's Adam lr=0.001, batch 100 for the CNNs).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--dataset", choices=DATASETS, default=None,
+                   help="training data; the test split (or a fresh sample) is used to evaluate "
+                        "(default: mnist)")
+    p.add_argument("--model", choices=MODELS, default=None, help="network (default: mlp)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                   help="update rule (default: per model)")
+    p.add_argument("--lr", type=_positive(float), default=None,
+                   help="learning rate (default: per optimizer)")
+    p.add_argument("--epochs", type=_positive(int), default=None,
+                   help="epochs in total, counting resumed ones (default: per model)")
+    p.add_argument("--batch-size", type=_positive(int), default=None,
+                   help="mini-batch size (default: per model)")
+    p.add_argument("--weight-decay", type=_non_negative(float), default=None,
+                   help="L2 penalty, decoupled for adamw (default: per model; 0.01 for adamw)")
+    p.add_argument("--schedule", choices=SCHEDULES, default=None,
+                   help="learning rate over the epochs: constant, or cosine annealing to 0 "
+                        "(default: per model)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed for initial weights, shuffling and generated data (default: 0)")
+    p.add_argument("--hidden", type=_sizes, default=None,
+                   help="hidden layer sizes of the MLP, e.g. 100,100")
+    p.add_argument("--train-subset", type=_positive(int), default=None, metavar="N",
+                   help="train on the first N training samples only (quick runs)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="folder for the outputs (default: runs/MODEL-DATASET)")
+    p.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue the run saved in DIR (its checkpoint and settings)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(parser=p)
+    return p
+
+
+def run(args) -> int:
+    parser = args.parser
+    config, out = _resolve(args, parser)  # every argument error happens here, before any work
+
+    from .. import train as zt
+
+    try:
+        data = load_data(config)
+    except (OSError, ValueError) as e:
+        print(f"zerodl train: {e}", file=sys.stderr)
+        return 1
+    if config["train_subset"] and config["train_subset"] > len(data["y_train"]):
+        print(f"zerodl train: --train-subset {config['train_subset']} is more than the "
+              f"{len(data['y_train'])} training samples of {config['dataset']}", file=sys.stderr)
+        return 2
+    config["num_inputs"], config["num_outputs"] = data["num_inputs"], data["num_outputs"]
+    config["train_size"], config["test_size"] = len(data["y_train"]), len(data["y_test"])
+
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "checkpoint.npz"
+    resume = checkpoint if args.resume else None
+    _write_json(out / "config.json", config)
+
+    from .. import data as zdata
+    from ..random import manual_seed
+
+    manual_seed(config["seed"])
+    model = build_model(config)
+    optimizer = build_optimizer(config, model)
+    scheduler = build_scheduler(config, optimizer)
+    loss_fn = build_loss(config)
+    train_loader = zdata.DataLoader((data["x_train"], data["y_train"]), config["batch_size"],
+                                    shuffle=True, seed=config["seed"])
+    test_loader = test_loader_for(config, data)
+
+    _print_header(config, out, resume)
+    report = _EpochReport(config)
+    try:
+        history = zt.fit(model, loss_fn, optimizer, train_loader, test_loader, config["epochs"],
+                         checkpoint=checkpoint, resume=resume, scheduler=scheduler,
+                         progress=not args.no_progress,
+                         metric="accuracy" if classifies(config) else None,
+                         on_epoch_end=report)
+    except zt.TrainingInterrupted as e:
+        done = f"the state after epoch {e.epoch} is saved in {e.checkpoint}" if e.checkpoint \
+            else "nothing was saved"
+        print(f"\ninterrupted: {done}\nresume with: zerodl train --resume {out}", file=sys.stderr)
+        return 130
+    except FloatingPointError as e:
+        print(f"zerodl train: {e} (--lr {config['lr']:g})", file=sys.stderr)
+        return 1
+
+    save_model(out / "model.npz", model, config)
+    metrics = metrics_dict(history, config)
+    _write_json(out / "metrics.json", metrics)
+    written = ["metrics.json", "model.npz", "checkpoint.npz", "config.json"]
+    if _plot(history, out / "learning_curve.png", config):
+        written.append("learning_curve.png")
+    print(format_result(metrics["test_loss"], metrics["test_accuracy"], config))
+    print(f"outputs in {out}/: {', '.join(written)}")
+    print(f"evaluate again with: zerodl evaluate {out}")
+    return 0
+
+
+# ------------------------------------------------------------ arguments
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def _non_negative(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not value >= 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+        return value
+    parse.__name__ = f"non-negative {kind.__name__}"
+    return parse
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes like 100,100, got {text!r}") from None
+    if any(s <= 0 for s in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _resolve(args, parser) -> tuple[dict, Path]:
+    """The run's full settings (saved ones with --resume), checked against each other."""
+    given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
+    if args.resume:
+        out = Path(args.resume)
+        if not (out / "checkpoint.npz").exists() or not (out / "config.json").exists():
+            parser.error(f"--resume {out}: no checkpoint.npz and config.json there "
+                         "(the folder a `zerodl train --out DIR` run wrote)")
+        if args.out and Path(args.out) != out:
+            parser.error("--resume DIR continues in DIR; leave out --out")
+        config = json.loads((out / "config.json").read_text())
+        clash = {k: v for k, v in given.items() if config.get(k) != v}
+        if clash:
+            names = ", ".join("--" + k.replace("_", "-") for k in clash)
+            parser.error(f"--resume uses the saved settings; {names} differ from them "
+                         "(only --epochs and --no-progress may change)")
+        if args.epochs is not None:
+            config["epochs"] = args.epochs
+        return config, out
+
+    dataset = given.get("dataset", "mnist")
+    model = given.get("model", "mlp")
+    if model != "mlp" and dataset not in IMAGE_DATASETS:
+        parser.error(f"--model {model} takes 28x28 images (mnist, fashion-mnist); {dataset} "
+                     f"holds {'1-D inputs' if dataset == 'sine' else '2-D points'}: "
+                     "use --model mlp")
+    if "hidden" in given and model != "mlp":
+        parser.error(f"--hidden sets the MLP's layers; {model} has a fixed architecture")
+    defaults = dict(MODEL_DEFAULTS[model])
+    if model == "mlp" and dataset not in IMAGE_DATASETS:
+        defaults.update(POINTS_DEFAULTS)
+    config = {
+        "dataset": dataset,
+        "model": model,
+        "optimizer": given.get("optimizer", defaults["optimizer"]),
+        "lr": None,
+        "epochs": args.epochs if args.epochs is not None else defaults["epochs"],
+        "batch_size": given.get("batch_size", defaults["batch_size"]),
+        "weight_decay": given.get("weight_decay", defaults["weight_decay"]),
+        "schedule": given.get("schedule", defaults["schedule"]),
+        "seed": given.get("seed", 0),
+        "hidden": given.get("hidden", defaults.get("hidden")),
+        "train_subset": given.get("train_subset"),
+    }
+    if config["optimizer"] != defaults["optimizer"]:
+        # The model's lr and weight decay were tuned for its own optimizer.
+        defaults["lr"] = DEFAULT_LR[config["optimizer"]]
+        defaults["weight_decay"] = 0.01 if config["optimizer"] == "adamw" else 0.0
+        config["weight_decay"] = given.get("weight_decay", defaults["weight_decay"])
+    config["lr"] = given.get("lr", defaults["lr"])
+    if config["train_subset"] and dataset not in IMAGE_DATASETS:
+        parser.error("--train-subset picks images of mnist or fashion-mnist; "
+                     f"{dataset} is generated in full")
+    out = Path(args.out) if args.out else Path("runs") / f"{model}-{dataset}"
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out} is a file, not a folder")
+    return config, out
+
+
+def classifies(config) -> bool:
+    return config["dataset"] != "sine"
+
+
+# ------------------------------------------------------------ building the run
+def load_data(config) -> dict:
+    """Training and test arrays for the config's dataset, shaped for its model.
+
+    The generated sets draw their test points from the same distribution with
+    another seed (2*seed + 1 against 2*seed for training).
+    """
+    from .. import data as zdata
+
+    name = config["dataset"]
+    if name in IMAGE_DATASETS:
+        cls = zdata.MNIST if name == "mnist" else zdata.FashionMNIST
+        flatten = config["model"] == "mlp"
+        train, test = cls(train=True, flatten=flatten), cls(train=False, flatten=flatten)
+        x_train, y_train = train.images, train.labels
+        if config.get("train_subset"):
+            x_train, y_train = x_train[: config["train_subset"]], y_train[: config["train_subset"]]
+        x_test, y_test = test.images, test.labels
+        outputs = 10
+    else:
+        make = getattr(zdata, name)
+        x_train, y_train = make(seed=2 * config["seed"])
+        x_test, y_test = make(seed=2 * config["seed"] + 1)
+        outputs = 1 if name == "sine" else int(max(y_train.max(), y_test.max())) + 1
+    inputs = int(x_train[0].size)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
+            "num_inputs": inputs, "num_outputs": outputs}
+
+
+def build_model(config):
+    """The config's network, freshly initialised from zerodl's shared generator."""
+    from ..nn import models
+
+    if config["model"] == "mlp":
+        sizes = [config["num_inputs"], *config["hidden"], config["num_outputs"]]
+        return models.MLP(sizes)
+    if config["model"] == "simple-convnet":
+        return models.SimpleConvNet()
+    return models.DeepConvNet()
+
+
+def build_loss(config):
+    from .. import nn
+
+    return nn.CrossEntropyLoss() if classifies(config) else nn.MSELoss()
+
+
+def build_optimizer(config, model):
+    """The config's optimizer over ``model.named_parameters()``."""
+    from .. import optim
+
+    params = model.named_parameters()
+    name, lr, wd = config["optimizer"], config["lr"], config["weight_decay"]
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, weight_decay=wd)
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+    if name == "adagrad":
+        return optim.AdaGrad(params, lr=lr)
+    if name == "rmsprop":
+        return optim.RMSProp(params, lr=lr)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    return optim.AdamW(params, lr=lr, weight_decay=wd)
+
+
+def build_scheduler(config, optimizer):
+    """Cosine annealing over the run's epochs, or None for a constant learning rate."""
+    from .. import optim
+
+    if config["schedule"] == "cosine":
+        return optim.CosineAnnealingLR(optimizer, T_max=config["epochs"])
+    return None
+
+
+def test_loader_for(config, data):
+    from .. import data as zdata
+
+    return zdata.DataLoader((data["x_test"], data["y_test"]), EVAL_BATCH[config["model"]],
+                            shuffle=False)
+
+
+def save_model(path: Path, model, config) -> None:
+    """model.npz: the state dict under "model" and the settings (JSON) under "config"."""
+    from .. import io
+
+    io.save({"model": model.state_dict(), "config": config}, path)
+
+
+def load_model(path: Path):
+    """(model, config) rebuilt from a model.npz written by ``save_model``."""
+    from .. import io
+
+    state = io.load(path)
+    if "config" not in state or "model" not in state:
+        raise ValueError(f"{path} holds no zerodl train settings (it was not written by "
+                         "`zerodl train`)")
+    config = state["config"]
+    model = build_model(config)
+    model.load_state_dict(state["model"])
+    return model, config
+
+
+# ------------------------------------------------------------ reporting
+def metrics_dict(history, config) -> dict:
+    """metrics.json: the final test loss/accuracy, one row per epoch, and the settings."""
+    epochs = [
+        {"epoch": e, "train_loss": tl, "train_accuracy": ta, "test_loss": vl,
+         "test_accuracy": va, "seconds": round(s, 3)}
+        for e, tl, ta, vl, va, s in zip(history.epoch, history.train_loss, history.train_accuracy,
+                                        history.val_loss, history.val_accuracy, history.seconds)
+    ]
+    return {"test_accuracy": history.val_accuracy[-1], "test_loss": history.val_loss[-1],
+            "epochs": epochs, "config": config}
+
+
+def format_result(loss, accuracy, config) -> str:
+    """The final line both `zerodl train` and `zerodl evaluate` print."""
+    if accuracy is None:
+        return f"test loss (MSE) on {config['dataset']}: {loss:.6f}"
+    return f"test accuracy on {config['dataset']}: {accuracy:.2%} (test loss {loss:.4f})"
+
+
+class _EpochReport:
+    """Prints one line per epoch (also where no progress bar is shown)."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def __call__(self, epoch, history) -> None:
+        i = len(history) - 1
+        line = f"epoch {epoch}/{self.config['epochs']}  train loss {history.train_loss[i]:.4f}"
+        if history.train_accuracy[i] is not None:
+            line += f" acc {history.train_accuracy[i]:.2%}"
+        line += f"  test loss {history.val_loss[i]:.4f}"
+        if history.val_accuracy[i] is not None:
+            line += f" acc {history.val_accuracy[i]:.2%}"
+        line += f"  ({history.seconds[i]:.1f} s)"
+        print(line, flush=True)
+
+
+def _print_header(config, out, resume) -> None:
+    what = (f"{config['model']} on {config['dataset']} ({config['train_size']:,} training / "
+            f"{config['test_size']:,} test samples)")
+    how = (f"{config['optimizer']} lr={config['lr']:g}, batch {config['batch_size']}, "
+           f"{config['epochs']} epochs")
+    if config["weight_decay"]:
+        how += f", weight decay {config['weight_decay']:g}"
+    if config["schedule"] != "constant":
+        how += f", {config['schedule']} schedule"
+    if resume:
+        from .. import train as zt
+
+        print(f"resuming {what} after epoch {zt.checkpoint_epoch(resume)}: {how}", flush=True)
+    else:
+        print(f"training {what}: {how}, seed {config['seed']}; outputs in {out}/", flush=True)
+
+
+def _plot(history, path: Path, config) -> bool:
+    """learning_curve.png when matplotlib is installed; False when it is not."""
+    from .. import viz
+
+    try:
+        viz.plot_history(history, title=f"{config['model']} on {config['dataset']}", path=path)
+    except ImportError:
+        return False
+    return True
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,361 @@
+"""Fitting a model: the training loop, evaluation, History and checkpoints.
+
+The book's learning algorithm (ch. 4.5 and 6) in one function: for each
+mini-batch, a forward pass, the loss, ``backward()`` and an optimizer step;
+after each epoch, the loss and accuracy on the training batches and on a
+validation set (the book watches the test set this way).
+
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.named_parameters()),
+                  DataLoader((X, y), batch_size=100, seed=0), val_loader, epochs=5,
+                  checkpoint="runs/mlp/checkpoint.npz")
+
+A checkpoint (written atomically after every epoch) holds everything the
+next epoch depends on: parameters and buffers, the optimizer's and the
+scheduler's state, the epoch, the history and the random generators' states
+(zerodl's shared generator and the loader's). ``fit(..., resume=path)``
+restores all of it, so an interrupted run that is resumed ends with exactly
+the same parameters as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from . import random as zrandom
+from .autograd import Tensor, no_grad
+from .backend import as_numpy
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class History:
+    """What ``fit`` measured, one entry per epoch (epochs count from 1).
+
+    ``seconds`` is the time spent training in that epoch (forward, backward and
+    updates); ``eval_seconds`` the time spent evaluating on the validation set.
+    Accuracies are fractions in [0, 1], or None for regression; the validation
+    fields are None when ``fit`` had no ``val_loader``.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float | None] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    eval_seconds: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def append(self, **values) -> None:
+        """Add one epoch's values (every field by name)."""
+        for f in fields(self):
+            getattr(self, f.name).append(values[f.name])
+
+    def to_dict(self) -> dict[str, list]:
+        """Plain lists, ready for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        """The inverse of ``to_dict`` (missing fields become empty lists)."""
+        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: the last completed epoch is saved and can be resumed.
+
+    ``checkpoint`` is the saved file (None when ``fit`` had no checkpoint path),
+    ``epoch`` the last completed epoch and ``history`` what was measured so far.
+    """
+
+    def __init__(self, message: str, checkpoint: str | None, epoch: int, history: History):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+        self.epoch = epoch
+        self.history = history
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def fit(
+    model,
+    loss_fn: Callable,
+    optimizer,
+    train_loader,
+    val_loader=None,
+    epochs: int = 1,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    resume: str | os.PathLike | None = None,
+    scheduler=None,
+    progress: bool = True,
+    metric: str | None = "accuracy",
+    on_epoch_end: Callable | None = None,
+    on_step: Callable | None = None,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs (in total, counting resumed ones); return the History.
+
+    Each step does one forward pass, ``loss_fn(output, t)``, ``backward()`` and
+    ``optimizer.step()``; the training loss and accuracy of the epoch are the
+    averages over its batches, taken from the same forward pass (weighted by
+    batch size). After each epoch the model is evaluated on ``val_loader`` (in
+    ``eval()`` mode, under ``no_grad()``), ``scheduler.step()`` is called, and a
+    checkpoint is written to ``checkpoint`` when given.
+
+    ``resume``: a checkpoint to continue from (the epochs already done there
+    are not repeated). ``metric``: ``"accuracy"`` (argmax of the output against
+    integer labels or one-hot targets; None for regression targets) or None.
+    ``progress``: a tqdm bar per epoch, shown only on a terminal.
+    ``on_step(epoch, step, loss)`` runs after every update and
+    ``on_epoch_end(epoch, history)`` after every epoch.
+
+    Ctrl-C raises ``TrainingInterrupted`` (a KeyboardInterrupt) once the
+    checkpoint of the last completed epoch is on disk; its message says how to
+    resume.
+    """
+    if epochs < 1:
+        raise ValueError(f"fit: epochs must be a positive integer, got {epochs}")
+    if metric not in ("accuracy", None):
+        raise ValueError(f"fit: metric must be 'accuracy' or None, got {metric!r}")
+    history = History()
+    if resume is not None:
+        history = load_checkpoint(resume, model, optimizer, scheduler, train_loader)
+    elif checkpoint is not None:
+        # The state before epoch 1, so that Ctrl-C in the first epoch also leaves a resumable file.
+        save_checkpoint(checkpoint, model, optimizer, scheduler, train_loader, history)
+    done = saved = len(history)
+    if done >= epochs:
+        return history
+
+    model.train()
+    epoch = done
+    try:
+        for epoch in range(done + 1, epochs + 1):
+            start = time.perf_counter()
+            train_loss, train_acc = _train_epoch(
+                model, loss_fn, optimizer, train_loader, epoch, epochs, progress, metric, on_step
+            )
+            seconds = time.perf_counter() - start
+            val_loss = val_acc = None
+            start = time.perf_counter()
+            if val_loader is not None:
+                val_loss, val_acc = evaluate(model, val_loader, loss_fn, metric=metric)
+            eval_seconds = time.perf_counter() - start
+            history.append(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
+                           val_loss=val_loss, val_accuracy=val_acc,
+                           seconds=seconds, eval_seconds=eval_seconds)
+            if scheduler is not None:
+                scheduler.step()
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, optimizer, scheduler, train_loader, history)
+                saved = epoch
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, history)
+    except KeyboardInterrupt as e:
+        if isinstance(e, TrainingInterrupted):
+            raise
+        raise _interrupted(checkpoint, epoch, saved, epochs, history) from None
+    return history
+
+
+def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | None = "accuracy"):
+    """(loss, accuracy) of ``model`` over every batch of ``loader``, in eval mode, without a graph.
+
+    Averages are weighted by batch size, so they are exact over the whole set.
+    The loss is None without ``loss_fn``; the accuracy is None for regression
+    targets or ``metric=None``. The model goes back to training mode afterwards
+    if it was in it.
+    """
+    was_training = getattr(model, "training", True)
+    model.eval()
+    total_loss = 0.0
+    correct = 0
+    n = 0
+    has_accuracy = metric == "accuracy"
+    try:
+        with no_grad():
+            for x, t in loader:
+                y = model(_as_input(x))
+                size = len(t)
+                n += size
+                if loss_fn is not None:
+                    total_loss += float(loss_fn(y, t).item()) * size
+                hits = _correct(y, t) if has_accuracy else None
+                if hits is None:
+                    has_accuracy = False
+                else:
+                    correct += hits
+    finally:
+        if was_training:
+            model.train()
+    if n == 0:
+        raise ValueError("evaluate: the loader yielded no batches")
+    loss = total_loss / n if loss_fn is not None else None
+    return loss, (correct / n if has_accuracy else None)
+
+
+# ------------------------------------------------------------ one epoch
+def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, metric, on_step):
+    """One pass over ``loader``; returns (mean loss, accuracy or None)."""
+    from tqdm.auto import tqdm
+
+    total_loss = 0.0
+    correct = 0
+    n = 0
+    has_accuracy = metric == "accuracy"
+    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", total=_length(loader), leave=False,
+               unit="batch", dynamic_ncols=True, disable=None if progress else True)
+    try:
+        for step, (x, t) in enumerate(bar, start=1):
+            y = model(_as_input(x))
+            loss = loss_fn(y, t)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+            value = float(loss.item())
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"fit: the loss became {value} at epoch {epoch}, step {step}; "
+                    "the updates diverged: lower the learning rate"
+                )
+            size = len(t)
+            n += size
+            total_loss += value * size
+            hits = _correct(y, t) if has_accuracy else None
+            if hits is None:
+                has_accuracy = False
+            else:
+                correct += hits
+            if not bar.disable and (step % 10 == 0 or step == bar.total):
+                postfix = {"loss": f"{total_loss / n:.4f}"}
+                if has_accuracy:
+                    postfix["acc"] = f"{correct / n:.2%}"
+                bar.set_postfix(postfix, refresh=False)
+            if on_step is not None:
+                on_step(epoch, step, value)
+    finally:
+        bar.close()
+    if n == 0:
+        raise ValueError("fit: the training loader yielded no batches")
+    return total_loss / n, (correct / n if has_accuracy else None)
+
+
+def _as_input(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _length(loader) -> int | None:
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+def _correct(y, t) -> int | None:
+    """How many rows of output ``y`` pick the right class; None when ``t`` is not a class target.
+
+    Integer labels (N,) are compared with argmax over classes (with a single
+    output column: the sign of the logit); one-hot targets (N, C) with their own
+    argmax. Float targets of any other shape mean regression: no accuracy.
+    """
+    y = as_numpy(y.data if isinstance(y, Tensor) else y)
+    t = as_numpy(t.data if isinstance(t, Tensor) else t)
+    if y.ndim != 2:
+        return None
+    if t.dtype.kind in "iub" and t.ndim == 1:
+        pred = (y[:, 0] > 0).astype(t.dtype) if y.shape[1] == 1 else y.argmax(axis=1)
+        return int((pred == t).sum())
+    if t.ndim == 2 and t.shape == y.shape and y.shape[1] > 1:
+        return int((y.argmax(axis=1) == t.argmax(axis=1)).sum())
+    return None
+
+
+# ------------------------------------------------------------ checkpoints
+def save_checkpoint(path, model, optimizer, scheduler, loader, history: History) -> None:
+    """Write everything the next epoch depends on to ``path`` (atomically, via zerodl.io)."""
+    from . import io
+
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "epoch": len(history),
+        "history": history.to_dict(),
+        "rng": zrandom.get_state(),
+        "loader_rng": _loader_state(loader),
+    }
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "meta": meta,
+    }
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    io.save(state, path)
+
+
+def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None) -> History:
+    """Restore a checkpoint written by ``fit`` into the given objects; return its History."""
+    from . import io
+
+    state = io.load(path)
+    for key in ("model", "meta"):
+        if key not in state:
+            raise ValueError(f"load_checkpoint: {path} is not a zerodl checkpoint (no {key!r})")
+    meta = state["meta"]
+    model.load_state_dict(state["model"])
+    if optimizer is not None:
+        optimizer.load_state_dict(state.get("optimizer", {}))
+    if scheduler is not None and "scheduler" in state:
+        scheduler.load_state_dict(state["scheduler"])
+    zrandom.set_state(meta["rng"])
+    if loader is not None and meta.get("loader_rng") is not None:
+        _set_loader_state(loader, meta["loader_rng"])
+    return History.from_dict(meta["history"])
+
+
+def checkpoint_epoch(path) -> int:
+    """The number of completed epochs saved in a checkpoint."""
+    from . import io
+
+    return int(io.load(path)["meta"]["epoch"])
+
+
+def _loader_state(loader):
+    """Where the loader's shuffling stands (None for a loader without a state)."""
+    if hasattr(loader, "state_dict"):
+        return loader.state_dict()
+    gen = getattr(loader, "generator", None)
+    return {"generator": gen.bit_generator.state} if isinstance(gen, np.random.Generator) else None
+
+
+def _set_loader_state(loader, state) -> None:
+    if hasattr(loader, "load_state_dict"):
+        loader.load_state_dict(state)
+    elif isinstance(getattr(loader, "generator", None), np.random.Generator):
+        loader.generator.bit_generator.state = state["generator"]
+
+
+def _interrupted(checkpoint, epoch, done, epochs, history) -> TrainingInterrupted:
+    if checkpoint is None:
+        message = (f"training interrupted in epoch {epoch} of {epochs}; nothing was saved "
+                   "(pass checkpoint=PATH to fit to be able to resume)")
+        return TrainingInterrupted(message, None, done, history)
+    path = str(checkpoint)
+    message = (
+        f"training interrupted in epoch {epoch} of {epochs}; the state after epoch {done} "
+        f"is saved in {path}\n"
+        f"resume with: zerodl train --resume {Path(path).parent}  "
+        f"(from Python: fit(..., resume={path!r}))"
+    )
+    return TrainingInterrupted(message, path, done, history)
