@@ -43,8 +43,10 @@ from .arithmetic import (
     sub,
     where,
 )
+from .conv import avg_pool2d, col2im, conv2d, im2col, max_pool2d
 from .linalg import linear, matmul
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .norm import batch_norm, dropout
 from .shape import (
     broadcast_to,
     concat,
@@ -59,12 +61,6 @@ from .shape import (
     sum_to,
     transpose,
 )
-
-try:  # convolution and normalisation live in their own modules
-    from .conv import avg_pool2d, col2im, conv2d, im2col, max_pool2d
-    from .norm import batch_norm, dropout
-except ImportError:  # pragma: no cover - while those modules are being written
-    pass
 
 
 def _compare(op):
