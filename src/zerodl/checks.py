@@ -150,3 +150,57 @@ def run_all(seed: int = 0, names: list[str] | None = None):
             continue
         errors = gradient_errors(case.fn, *case.make_inputs(rng), atol=case.atol, rtol=case.rtol)
         yield case, max(e.max_abs_error for e in errors), all(e.ok for e in errors)
+
+
+# ---------------------------------------------------------------- convolution, pooling, normalisation
+def _conv(stride, pad):
+    return lambda *a: F.conv2d(*a, stride=stride, pad=pad)
+
+
+register("conv2d stride 1 pad 0 (Convolution)",
+         inputs(uniform((2, 3, 5, 5)), uniform((4, 3, 3, 3)), uniform((4,))))(_conv(1, 0))
+register("conv2d stride 2 pad 1, 2x3 kernel, no bias",
+         inputs(uniform((2, 2, 6, 7)), uniform((3, 2, 2, 3))))(_conv(2, 1))
+register("conv2d stride (2, 1) pad (1, 2)",
+         inputs(uniform((1, 2, 5, 6)), uniform((2, 2, 3, 2)), uniform((2,))))(_conv((2, 1), (1, 2)))
+register("conv2d pad 2", inputs(uniform((1, 1, 4, 4)), uniform((2, 1, 3, 3))))(_conv(1, 2))
+register("im2col", inputs(uniform((2, 2, 5, 5))))(lambda x: F.im2col(x, 3, 2, 2, 1))
+register("col2im", inputs(uniform((18, 12))))(lambda c: F.col2im(c, (2, 2, 5, 5), 3, 2, 2, 1))
+register("max_pool2d 2x2 (Pooling)", inputs(distinct((2, 2, 4, 6))))(lambda x: F.max_pool2d(x, 2))
+register("max_pool2d 3x3 stride 2 pad 1", inputs(distinct((2, 2, 5, 6))))(
+    lambda x: F.max_pool2d(x, 3, stride=2, pad=1))
+register("avg_pool2d 2x2", inputs(uniform((2, 2, 4, 4))))(lambda x: F.avg_pool2d(x, 2))
+register("avg_pool2d 3x3 stride 1 pad 1", inputs(uniform((1, 2, 4, 5))))(
+    lambda x: F.avg_pool2d(x, 3, stride=1, pad=1))
+
+
+def _batch_norm(training):
+    # Training: no running statistics, so repeated evaluations see the same function.
+    def fn(x, gamma, beta):
+        C = x.shape[1]
+        stats = (None, None) if training else (np.linspace(-0.5, 0.5, C), np.linspace(0.5, 2, C))
+        return F.batch_norm(x, gamma, beta, *stats, training=training)
+    return fn
+
+
+register("batch_norm (N, D) training (BatchNormalization)",
+         inputs(uniform((5, 3)), positive((3,)), uniform((3,))))(_batch_norm(True))
+register("batch_norm (N, C, H, W) training",
+         inputs(uniform((3, 2, 2, 3)), positive((2,)), uniform((2,))))(_batch_norm(True))
+register("batch_norm (N, C, H, W) eval",
+         inputs(uniform((3, 2, 2, 3)), positive((2,)), uniform((2,))))(_batch_norm(False))
+
+
+def _dropout_same_mask(x):
+    """Dropout with seed 7 at every evaluation; the library's generator is restored after."""
+    from . import random as zrandom
+
+    state = zrandom.get_state()
+    zrandom.manual_seed(7)
+    try:
+        return F.dropout(x, 0.4)
+    finally:
+        zrandom.set_state(state)
+
+
+register("dropout (fixed seed)", inputs(uniform((4, 5))))(_dropout_same_mask)

@@ -1,0 +1,599 @@
+"""Convolution and pooling on (N, C, H, W) batches: the book's ch. 7.
+
+``im2col`` unrolls every filter-sized patch of the input into a row of a
+matrix, so a convolution becomes one matrix product (ch. 7.4.3); ``col2im``
+is its adjoint, folding rows back and summing where patches overlap.
+
+``conv2d`` uses the same idea, engineered: the patch matrix is read straight
+out of the (padded) input through a strided view and copied once, column
+order (c, fh, fw) by rows (n, oh, ow) transposed, so one GEMM
+W (FN, C·FH·FW) @ col gives every output. At stride 1 each patch row is a
+single contiguous run of the padded image ("wide" rows of Wp pixels, of which
+the last FW-1 are discarded), which makes the copy and its adjoint fast. Large
+batches are processed in blocks of samples whose patch matrix fits in the CPU
+cache; nothing loops over samples or pixels, only over blocks and filter
+offsets.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
+from ..backend import get_array_module
+
+# Bytes of patch matrix processed at once: a block stays in the CPU cache
+# between its copy and its GEMM, instead of a round trip through memory.
+BLOCK_BYTES = 4 << 20
+
+
+# ---------------------------------------------------------------- public functions
+def conv2d(x, W, b=None, stride=1, pad=0) -> Tensor:
+    """2-D convolution (cross-correlation, as in the book and PyTorch).
+
+    y[n, f, i, j] = Σ_{c, u, v} W[f, c, u, v] · x_pad[n, c, i·sh + u, j·sw + v] + b[f]
+
+    x (N, C, H, W), W (FN, C, FH, FW), b (FN,) or None; ``stride`` and ``pad``
+    are ints or (h, w) pairs, zero padding on both sides. Output (N, FN, OH, OW)
+    with OH = (H + 2·ph - FH) // sh + 1. The book's Convolution layer (ch. 7.4):
+    forward is im2col + one GEMM; backward gives dW = gyᵀ·col, db = Σ gy and
+    dx = col2im(gy·W) (skipped when x needs no gradient, as for a first layer).
+    """
+    like = W if isinstance(W, Tensor) else None
+    x, W = as_tensor(x, like), as_tensor(W, like)
+    _check_conv_shapes(x, W, b)
+    geom = _Geometry.make("conv2d", x.shape, W.shape[2], W.shape[3], stride, pad)
+    if b is None:
+        return Conv2d(geom)(x, W)
+    return Conv2d(geom)(x, W, as_tensor(b, W))
+
+
+def max_pool2d(x, kernel_size, stride=None, pad=0) -> Tensor:
+    """Max over each kernel_size window: the book's Pooling layer (ch. 7.5).
+
+    ``stride`` defaults to ``kernel_size`` (non-overlapping windows). Padding
+    is -inf, so a padded position is never the maximum. The gradient goes to
+    the maximum of each window; on ties, to the first maximum in row-major
+    order within the window (as PyTorch). Overlapping windows (stride < kernel)
+    add their gradients where they share the maximum.
+    """
+    x = as_tensor(x)
+    kh, kw = _pair(kernel_size, "max_pool2d", "kernel_size")
+    geom = _Geometry.make("max_pool2d", x.shape, kh, kw,
+                          (kh, kw) if stride is None else stride, pad)
+    _check_pool_pad("max_pool2d", geom)
+    return MaxPool2d(geom)(x)
+
+
+def avg_pool2d(x, kernel_size, stride=None, pad=0) -> Tensor:
+    """Mean over each kernel_size window; ``stride`` defaults to ``kernel_size``.
+
+    Zero padding counts in the divisor: every window divides by kh·kw
+    (PyTorch's count_include_pad=True). The gradient of each window is spread
+    evenly over its kh·kw positions.
+    """
+    x = as_tensor(x)
+    kh, kw = _pair(kernel_size, "avg_pool2d", "kernel_size")
+    geom = _Geometry.make("avg_pool2d", x.shape, kh, kw,
+                          (kh, kw) if stride is None else stride, pad)
+    _check_pool_pad("avg_pool2d", geom)
+    return AvgPool2d(geom)(x)
+
+
+def im2col(x, FH: int, FW: int, stride=1, pad=0) -> Tensor:
+    """Unroll the FH×FW patches of x (N, C, H, W) into rows: the book's im2col (ch. 7.4.3).
+
+    Returns a (N·OH·OW, C·FH·FW) matrix: row (n, oh, ow) holds the patch whose
+    top-left corner is at (oh·sh - ph, ow·sw - pw), its columns in (c, fh, fw)
+    order, so ``im2col(x) @ W.reshape(FN, -1).T`` is the convolution.
+    Differentiable; its backward is ``col2im``.
+    """
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"im2col: x must be 4-D (N, C, H, W), got shape {x.shape}")
+    geom = _Geometry.make("im2col", x.shape, FH, FW, stride, pad)
+    return Im2col(geom)(x)
+
+
+def col2im(col, input_shape, FH: int, FW: int, stride=1, pad=0) -> Tensor:
+    """Fold a (N·OH·OW, C·FH·FW) patch matrix back into an (N, C, H, W) array.
+
+    The adjoint of ``im2col``: each row's values are added at the positions
+    its patch came from, so overlapping patches sum (and padding is dropped).
+    ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩. Differentiable; its backward is ``im2col``.
+    """
+    col = as_tensor(col)
+    input_shape = tuple(int(s) for s in input_shape)
+    if len(input_shape) != 4:
+        raise ValueError(f"col2im: input_shape must be (N, C, H, W), got {input_shape}")
+    geom = _Geometry.make("col2im", input_shape, FH, FW, stride, pad)
+    expected = (geom.N * geom.OH * geom.OW, geom.C * FH * FW)
+    if col.shape != expected:
+        raise ValueError(
+            f"col2im: col has shape {col.shape} but input_shape {input_shape} with a "
+            f"{FH}x{FW} filter, stride {geom.stride}, pad {geom.pad} needs {expected}"
+        )
+    return Col2im(geom)(col)
+
+
+# ---------------------------------------------------------------- geometry
+def _pair(v, op: str, name: str) -> tuple[int, int]:
+    """An int or an (h, w) pair, as two ints."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{op}: {name} must be an int or an (h, w) pair, got {v!r}")
+        h, w = v
+    else:
+        h = w = v
+    try:
+        return int(h), int(w)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be an int or an (h, w) pair, got {v!r}") from None
+
+
+class _Geometry:
+    """Sizes of one sliding-window operation: input, window, stride, padding, output."""
+
+    __slots__ = ("N", "C", "H", "W", "FH", "FW", "sh", "sw", "ph", "pw",
+                 "Hp", "Wp", "OH", "OW")
+
+    @classmethod
+    def make(cls, op, shape, FH, FW, stride, pad):
+        if len(shape) != 4:
+            raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {tuple(shape)}")
+        g = cls()
+        g.N, g.C, g.H, g.W = (int(s) for s in shape)
+        g.FH, g.FW = int(FH), int(FW)
+        g.sh, g.sw = _pair(stride, op, "stride")
+        g.ph, g.pw = _pair(pad, op, "pad")
+        if g.FH < 1 or g.FW < 1:
+            raise ValueError(f"{op}: window must be at least 1x1, got {g.FH}x{g.FW}")
+        if g.sh < 1 or g.sw < 1:
+            raise ValueError(f"{op}: stride must be positive, got {(g.sh, g.sw)}")
+        if g.ph < 0 or g.pw < 0:
+            raise ValueError(f"{op}: pad must be non-negative, got {(g.ph, g.pw)}")
+        g.Hp, g.Wp = g.H + 2 * g.ph, g.W + 2 * g.pw
+        if g.FH > g.Hp or g.FW > g.Wp:
+            raise ValueError(
+                f"{op}: window {g.FH}x{g.FW} is larger than the padded input "
+                f"{g.Hp}x{g.Wp} (input {tuple(shape)}, pad {(g.ph, g.pw)}); "
+                "use a smaller window or more padding"
+            )
+        g.OH = (g.Hp - g.FH) // g.sh + 1
+        g.OW = (g.Wp - g.FW) // g.sw + 1
+        return g
+
+    @property
+    def stride(self):
+        return (self.sh, self.sw)
+
+    @property
+    def pad(self):
+        return (self.ph, self.pw)
+
+    @property
+    def padded(self) -> bool:
+        return self.ph > 0 or self.pw > 0
+
+    def pad_input(self, x, value=0.0):
+        """x (N, C, H, W) inside a contiguous (N, C, Hp, Wp) array filled with ``value``."""
+        xp = get_array_module(x)
+        if not self.padded:
+            return xp.ascontiguousarray(x)
+        out = xp.full((self.N, self.C, self.Hp, self.Wp), value, dtype=x.dtype)
+        self.crop(out)[...] = x
+        return out
+
+    def crop(self, xpad):
+        """The (N, C, H, W) interior of a padded array."""
+        if not self.padded:
+            return xpad
+        return xpad[:, :, self.ph:self.ph + self.H, self.pw:self.pw + self.W]
+
+    def window(self, xpad, i: int, j: int):
+        """View of xpad at filter offset (i, j): element (n, c, oh, ow) is x_pad[n, c, i+oh·sh, j+ow·sw]."""
+        return xpad[:, :, i:i + self.sh * (self.OH - 1) + 1:self.sh,
+                    j:j + self.sw * (self.OW - 1) + 1:self.sw]
+
+
+# ---------------------------------------------------------------- convolution
+def _check_conv_shapes(x: Tensor, W: Tensor, b) -> None:
+    if x.ndim != 4 or W.ndim != 4:
+        raise ValueError(
+            f"conv2d: x must be (N, C, H, W) and W (FN, C, FH, FW), got x {x.shape}, W {W.shape}"
+            + ("; add a channel axis with x.reshape(N, 1, H, W)" if x.ndim == 3 else "")
+        )
+    if x.shape[1] != W.shape[1]:
+        raise ValueError(
+            f"conv2d: input has {x.shape[1]} channels but weight expects {W.shape[1]} "
+            f"(x {_fmt(x.shape)}, W {_fmt(W.shape)})"
+        )
+    if b is not None and tuple(getattr(b, "shape", ())) != (W.shape[0],):
+        raise ValueError(
+            f"conv2d: bias has shape {tuple(getattr(b, 'shape', ()))} but W {_fmt(W.shape)} "
+            f"has {W.shape[0]} filters; pass b of shape ({W.shape[0]},)"
+        )
+
+
+def _fmt(shape) -> str:
+    return "(" + ",".join(str(s) for s in shape) + ")"
+
+
+class _Patches:
+    """The patch matrix of conv2d, laid out (C·FH·FW, N·P) and built in sample blocks.
+
+    Column block n holds P = OH·R values per sample: R = Wp ("wide" rows, at
+    stride 1: each patch row is one contiguous run of the padded image, the last
+    Wp-OW values of each output row are discarded) or R = OW (any stride).
+    """
+
+    def __init__(self, geom: _Geometry, itemsize: int):
+        g = self.g = geom
+        self.wide = g.sh == 1 and g.sw == 1 and 2 * g.OW >= g.Wp
+        self.R = g.Wp if self.wide else g.OW
+        self.P = g.OH * self.R
+        self.K = g.C * g.FH * g.FW
+        per_sample = self.K * self.P * itemsize
+        self.block = max(1, min(g.N, BLOCK_BYTES // max(per_sample, 1)))
+        # Blocks of (almost) equal size: the last one is not a tiny remainder.
+        nblocks = math.ceil(g.N / self.block)
+        self.block = math.ceil(g.N / nblocks)
+        # A wide row of the last image reads FW-1 values past its end.
+        self.tail = g.FW - 1 if self.wide else 0
+
+    def blocks(self):
+        for n0 in range(0, self.g.N, self.block):
+            yield n0, min(self.block, self.g.N - n0)
+
+    def pad(self, x):
+        """x zero-padded, as a flat buffer with the tail that wide rows read past the end."""
+        g = self.g
+        xp = get_array_module(x)
+        if not g.padded and not self.tail:
+            return xp.ascontiguousarray(x).reshape(-1)
+        flat, view = self.zeros(xp, x.dtype)
+        g.crop(view)[...] = x
+        return flat
+
+    def zeros(self, xp, dtype):
+        """(flat buffer, its (N, C, Hp, Wp) view) of zeros in the layout of ``pad``."""
+        g = self.g
+        n = g.N * g.C * g.Hp * g.Wp
+        flat = xp.zeros(n + self.tail, dtype=dtype)
+        return flat, flat[:n].reshape(g.N, g.C, g.Hp, g.Wp)
+
+    def view(self, flat, n0: int, m: int):
+        """(C, FH, FW, m, OH, R) strided view of padded images n0..n0+m (no copy)."""
+        g = self.g
+        xp = get_array_module(flat)
+        it = flat.itemsize
+        img = g.C * g.Hp * g.Wp
+        strides = (g.Hp * g.Wp * it, g.Wp * it, it, img * it, g.sh * g.Wp * it, g.sw * it)
+        return xp.lib.stride_tricks.as_strided(
+            flat[n0 * img:], shape=(g.C, g.FH, g.FW, m, g.OH, self.R), strides=strides)
+
+    def output_view(self, out, m: int):
+        """(m, FN, OH, OW) view of a GEMM result laid out (FN, m·P)."""
+        FN = out.shape[0]
+        return out.reshape(FN, m, self.g.OH, self.R)[..., :self.g.OW].transpose(1, 0, 2, 3)
+
+
+class Conv2d(Function):
+    """The book's Convolution layer (ch. 7.4) as one Function; see ``conv2d``.
+
+    Forward caches the padded input; backward rebuilds each block of patches
+    from it (cheaper than keeping the whole patch matrix in memory).
+    """
+
+    def __init__(self, geom: _Geometry):
+        self.geom = geom
+
+    def forward(self, x, W, b=None):
+        xp = get_array_module(x)
+        dtype = xp.result_type(x.dtype, W.dtype)
+        g = self.geom
+        FN = W.shape[0]
+        patches = self.patches = _Patches(g, dtype.itemsize)
+        xflat = self.xflat = patches.pad(x.astype(dtype, copy=False))
+        Wm = W.reshape(FN, -1).astype(dtype, copy=False)
+        y = xp.empty((g.N, FN, g.OH, g.OW), dtype=dtype)
+        bias = None if b is None else b.astype(dtype, copy=False).reshape(1, FN, 1, 1)
+        col = out = None
+        for n0, m in patches.blocks():
+            col = _buffer(xp, col, (patches.K, m * patches.P), dtype)
+            xp.copyto(col.reshape(g.C, g.FH, g.FW, m, g.OH, patches.R),
+                      patches.view(xflat, n0, m))
+            out = _buffer(xp, out, (FN, m * patches.P), dtype)
+            xp.matmul(Wm, col, out=out)
+            src = patches.output_view(out, m)
+            if bias is None:
+                y[n0:n0 + m] = src
+            else:
+                xp.add(src, bias, out=y[n0:n0 + m])
+        return y
+
+    def backward(self, gy):
+        if is_grad_enabled():
+            return self._backward_graph(gy)
+        x, W = self.inputs[:2]
+        need = self.needs_input_grad
+        gxa, gWa = self._backward_arrays(gy.data, W.data, need[0], need[1])
+        gx = Tensor(gxa.astype(x.dtype, copy=False)) if gxa is not None else None
+        gW = Tensor(gWa.astype(W.dtype, copy=False)) if gWa is not None else None
+        if len(self.inputs) == 2:
+            return gx, gW
+        b = self.inputs[2]
+        gb = Tensor(gy.data.sum(axis=(0, 2, 3)).astype(b.dtype, copy=False)) if need[2] else None
+        return gx, gW, gb
+
+    def _backward_arrays(self, gy, W, need_x: bool, need_W: bool):
+        g, patches, xflat = self.geom, self.patches, self.xflat
+        if not (need_x or need_W):
+            return None, None
+        xp = get_array_module(gy)
+        dtype = xflat.dtype
+        gy = gy.astype(dtype, copy=False)
+        FN, K, P = W.shape[0], patches.K, patches.P
+        Wm = W.reshape(FN, K).astype(dtype, copy=False)
+        gW = tmp = col = gwide = None
+        gxflat = gxpad = None
+        if need_x:
+            gxflat, gxpad = patches.zeros(xp, dtype)
+        last_m = None
+        for n0, m in patches.blocks():
+            if m != last_m:  # garbage columns of the wide layout must stay zero
+                gwide = xp.zeros((FN, m * P), dtype=dtype)
+                last_m = m
+            patches.output_view(gwide, m)[...] = gy[n0:n0 + m]
+            col = _buffer(xp, col, (K, m * P), dtype)
+            if need_W:
+                xp.copyto(col.reshape(g.C, g.FH, g.FW, m, g.OH, patches.R),
+                          patches.view(xflat, n0, m))
+                if gW is None:
+                    gW = xp.matmul(gwide, col.T)
+                else:
+                    tmp = xp.matmul(gwide, col.T, out=tmp)
+                    gW += tmp
+            if need_x:
+                dcol = xp.matmul(Wm.T, gwide, out=col)
+                dcol = dcol.reshape(g.C, g.FH, g.FW, m, g.OH, patches.R)
+                target = patches.view(gxflat, n0, m)
+                for i in range(g.FH):
+                    for j in range(g.FW):
+                        target[:, i, j] += dcol[:, i, j]
+        gx = xp.ascontiguousarray(g.crop(gxpad)) if need_x else None
+        return gx, (gW.reshape(W.shape) if need_W else None)
+
+    def _backward_graph(self, gy):
+        """Backward with Tensor operations (im2col, matmul, col2im), for create_graph."""
+        from .linalg import matmul
+        from .shape import reshape, sum, transpose
+
+        g = self.geom
+        x, W = self.inputs[:2]
+        need = self.needs_input_grad
+        FN = W.shape[0]
+        gy2 = reshape(transpose(gy, (0, 2, 3, 1)), (-1, FN))          # (N·OH·OW, FN)
+        gx = gW = gb = None
+        if need[0]:
+            gcol = matmul(gy2, reshape(W, (FN, -1)))
+            gx = col2im(gcol, x.shape, g.FH, g.FW, g.stride, g.pad)
+        if need[1]:
+            col = im2col(x, g.FH, g.FW, g.stride, g.pad)
+            gW = reshape(matmul(transpose(gy2), col), W.shape)
+        if len(self.inputs) == 2:
+            return gx, gW
+        if need[2]:
+            gb = sum(gy, axis=(0, 2, 3))
+        return gx, gW, gb
+
+
+def _buffer(xp, buf, shape, dtype):
+    """A scratch array of ``shape``, reusing ``buf`` when it is large enough."""
+    n = math.prod(shape)
+    if buf is None or buf.size < n:
+        return xp.empty(shape, dtype=dtype)
+    return buf.reshape(-1)[:n].reshape(shape)
+
+
+# ---------------------------------------------------------------- im2col / col2im
+class Im2col(Function):
+    """x (N, C, H, W) -> patch matrix (N·OH·OW, C·FH·FW); backward is Col2im."""
+
+    def __init__(self, geom: _Geometry):
+        self.geom = geom
+
+    def forward(self, x):
+        g = self.geom
+        xp = get_array_module(x)
+        xpad = g.pad_input(x)
+        s = xpad.strides
+        view = xp.lib.stride_tricks.as_strided(
+            xpad, shape=(g.N, g.OH, g.OW, g.C, g.FH, g.FW),
+            strides=(s[0], g.sh * s[2], g.sw * s[3], s[1], s[2], s[3]))
+        return xp.ascontiguousarray(view).reshape(g.N * g.OH * g.OW, -1)
+
+    def backward(self, gcol):
+        return Col2im(self.geom)(gcol)
+
+
+class Col2im(Function):
+    """Patch matrix (N·OH·OW, C·FH·FW) -> (N, C, H, W), summing overlaps; backward is Im2col."""
+
+    def __init__(self, geom: _Geometry):
+        self.geom = geom
+
+    def forward(self, col):
+        g = self.geom
+        xp = get_array_module(col)
+        col6 = col.reshape(g.N, g.OH, g.OW, g.C, g.FH, g.FW).transpose(0, 3, 4, 5, 1, 2)
+        xpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=col.dtype)
+        for i in range(g.FH):
+            for j in range(g.FW):
+                g.window(xpad, i, j)[...] += col6[:, :, i, j]
+        return xp.ascontiguousarray(g.crop(xpad))
+
+    def backward(self, gx):
+        return Im2col(self.geom)(gx)
+
+
+# ---------------------------------------------------------------- pooling
+def _check_pool_pad(op: str, g: _Geometry) -> None:
+    if 2 * g.ph > g.FH or 2 * g.pw > g.FW:
+        raise ValueError(
+            f"{op}: pad {g.pad} is more than half the window {g.FH}x{g.FW}, so some windows "
+            "would hold only padding; use pad <= kernel_size // 2"
+        )
+
+
+def _non_overlapping(g: _Geometry) -> bool:
+    """Windows tile the input exactly: the (N, C, OH, kh, OW, kw) reshape applies."""
+    return (g.sh, g.sw) == (g.FH, g.FW) and not g.padded \
+        and g.H % g.FH == 0 and g.W % g.FW == 0
+
+
+def _tiles(x, g: _Geometry):
+    """(N, C, OH, kh, OW, kw) view of x for non-overlapping windows."""
+    return x.reshape(g.N, g.C, g.OH, g.FH, g.OW, g.FW)
+
+
+class MaxPool2d(Function):
+    """The book's Pooling layer (ch. 7.5) with max; see ``max_pool2d``.
+
+    Forward keeps, per output, the index (in the window, row-major) of the first
+    maximum; backward sends each gradient there.
+    """
+
+    def __init__(self, geom: _Geometry):
+        self.geom = geom
+
+    def forward(self, x):
+        windows = _windows(x, self.geom, pad_value=-get_array_module(x).inf)
+        y, self.arg = _max_and_argmax(windows, self.needs_input_grad[0])
+        return y
+
+    def backward(self, gy):
+        if self.arg is None:  # driven by hand after a call that recorded nothing
+            self.arg = _max_and_argmax(_windows(self.inputs[0].data, self.geom, -float("inf")))[1]
+        return _MaxPoolScatter(self.geom, self.arg)(gy)
+
+
+def _windows(x, g: _Geometry, pad_value=0.0):
+    """The kh·kw views of x, one per window offset, each (N, C, OH, OW) (no copies unless padded)."""
+    if _non_overlapping(g):
+        t = _tiles(x, g)
+        return [t[:, :, :, i, :, j] for i in range(g.FH) for j in range(g.FW)]
+    xpad = g.pad_input(x, value=pad_value)
+    return [g.window(xpad, i, j) for i in range(g.FH) for j in range(g.FW)]
+
+
+def _max_and_argmax(windows, want_arg: bool = True):
+    """Elementwise max over the window views, and the index of the first view holding it."""
+    xp = get_array_module(windows[0])
+    y = xp.array(windows[0], copy=True)
+    for w in windows[1:]:
+        xp.maximum(y, w, out=y)
+    return y, (_first_argmax(windows, y) if want_arg else None)
+
+
+def _first_argmax(windows, y):
+    """Per output, the index k of the first window view equal to the maximum y."""
+    xp = get_array_module(y)
+    kk = len(windows)
+    arg = xp.empty(y.shape, dtype=xp.uint8 if kk < 256 else xp.int32)
+    arg.fill(kk - 1)
+    hit = xp.empty(y.shape, dtype=bool)
+    for k in range(kk - 2, -1, -1):  # later offsets first: the first maximum has the last word
+        xp.equal(windows[k], y, out=hit)
+        xp.copyto(arg, k, where=hit)
+    return arg
+
+
+class _MaxPoolScatter(Function):
+    """gy (N, C, OH, OW) -> gx (N, C, H, W): each gradient to its window's argmax."""
+
+    def __init__(self, geom, arg):
+        self.geom, self.arg = geom, arg
+
+    def forward(self, gy):
+        g, arg = self.geom, self.arg
+        xp = get_array_module(gy)
+        hit = xp.empty(gy.shape, dtype=bool)
+        if _non_overlapping(g):
+            gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
+            t = _tiles(gx, g)
+            for k in range(g.FH * g.FW):
+                xp.equal(arg, k, out=hit)
+                xp.multiply(gy, hit, out=t[:, :, :, k // g.FW, :, k % g.FW])
+            return gx
+        gxpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype)
+        for k in range(g.FH * g.FW):
+            xp.equal(arg, k, out=hit)
+            g.window(gxpad, k // g.FW, k % g.FW)[...] += gy * hit
+        return xp.ascontiguousarray(g.crop(gxpad))
+
+    def backward(self, ggx):
+        return _MaxPoolGather(self.geom, self.arg)(ggx)
+
+
+class _MaxPoolGather(Function):
+    """x (N, C, H, W) -> (N, C, OH, OW): the value at each window's saved argmax."""
+
+    def __init__(self, geom, arg):
+        self.geom, self.arg = geom, arg
+
+    def forward(self, x):
+        g, arg = self.geom, self.arg
+        xp = get_array_module(x)
+        y = xp.zeros(arg.shape, dtype=x.dtype)
+        for k, w in enumerate(_windows(x, g)):
+            xp.copyto(y, w, where=arg == k)
+        return y
+
+    def backward(self, gy):
+        return _MaxPoolScatter(self.geom, self.arg)(gy)
+
+
+class AvgPool2d(Function):
+    """Pooling with the mean (ch. 7.5 mentions it); see ``avg_pool2d``."""
+
+    def __init__(self, geom: _Geometry):
+        self.geom = geom
+
+    def forward(self, x):
+        g = self.geom
+        xp = get_array_module(x)
+        scale = x.dtype.type(1.0 / (g.FH * g.FW))
+        windows = _windows(x, g)
+        y = xp.array(windows[0], copy=True)
+        for w in windows[1:]:
+            y += w
+        y *= scale
+        return y
+
+    def backward(self, gy):
+        return _AvgPoolSpread(self.geom)(gy)
+
+
+class _AvgPoolSpread(Function):
+    """gy (N, C, OH, OW) -> gx (N, C, H, W): each window's gradient / (kh·kw) to its positions."""
+
+    def __init__(self, geom):
+        self.geom = geom
+
+    def forward(self, gy):
+        g = self.geom
+        xp = get_array_module(gy)
+        share = gy * gy.dtype.type(1.0 / (g.FH * g.FW))
+        if _non_overlapping(g):
+            gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
+            _tiles(gx, g)[...] = share[:, :, :, None, :, None]
+            return gx
+        gxpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype)
+        for i in range(g.FH):
+            for j in range(g.FW):
+                g.window(gxpad, i, j)[...] += share
+        return xp.ascontiguousarray(g.crop(gxpad))
+
+    def backward(self, ggx):
+        return AvgPool2d(self.geom)(ggx)
