@@ -137,6 +137,24 @@ def test_clicking_the_map_moves_the_start(tab):
     assert page.evaluate("Object.keys(zerodlLab.descent.runs).length") == 0
 
 
+def test_a_diverging_optimizer_is_shown_as_diverged(tab):
+    page = tab.page
+    page.select_option("#descent-function", "bowl")
+    tab.wait("zerodlLab.descent.source.function === 'bowl'")
+    page.fill('[data-lr="sgd"]', "1.5")                 # |1 - 2 lr| > 1: every step overshoots more
+    page.select_option("#descent-speed", "0")
+    page.click("#descent-run")
+    tab.wait("zerodlLab.descent.status === 'done'")
+    sgd = page.evaluate("zerodlLab.descent.runs.sgd")
+    assert sgd["diverged"] and sgd["divergedAt"] > 0
+    assert f"diverged at step {sgd['divergedAt']}" in page.inner_text('[data-result="sgd"]')
+    assert "1 diverged" in page.inner_text("#descent-status")
+    assert not page.evaluate("zerodlLab.descent.runs.adam.diverged")
+    tab.shot("lab-diverged")
+    page.fill('[data-lr="sgd"]', "0.95")
+    page.select_option("#descent-speed", "20")
+
+
 def test_a_typed_formula_runs_and_a_bad_one_shows_where(tab):
     page = tab.page
     page.fill("#descent-formula", "(x - 1)^2/20 + (y + 1)^2")     # elongated, moved to (1, -1)

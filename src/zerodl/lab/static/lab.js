@@ -578,7 +578,7 @@
       // Diverged runs: a label at the edge where the path left the map.
       ctx.font = '600 12px system-ui, sans-serif';
       labels.forEach(([name, run], k) => {
-        const text = `${lab.info.optimizers.find((o) => o.name === name).label} diverged at step ${run.divergedAt}`;
+        const text = `${lab.info.optimizers.find((o) => o.name === name).label} ${divergedText(run)}`;
         const tw = ctx.measureText(text).width;
         const x = p.l + 8;
         const y = p.t + 8 + k * 22;
@@ -723,9 +723,9 @@
         item.appendChild(dot);
         let text = `${o.label} (lr ${run.lr})`;
         if (run.diverged) {
-          cell.textContent = `diverged at step ${run.divergedAt}`;
+          cell.textContent = divergedText(run);
           item.classList.add('diverged');
-          text += `: diverged at step ${run.divergedAt}`;
+          text += `: ${divergedText(run)}`;
         } else if (run.done) {
           const r = run.result;
           cell.textContent = `f = ${fmt(r.value)}`;
@@ -736,6 +736,10 @@
       }
     },
   };
+
+  function divergedText(run) {
+    return run.divergedAt === 0 ? 'f is not defined at the start' : `diverged at step ${run.divergedAt}`;
+  }
 
   function star(ctx, x, y, outer, inner) {
     ctx.beginPath();
