@@ -208,7 +208,7 @@ def render(results: dict, markdown: bool) -> str:
         parts += [h("Time to accuracy (evaluation excluded)"), tta_table(results, markdown)]
     failures = _failures(results)
     if failures:
-        parts += [h("Failures"), "\n".join(failures)]
+        parts += [h("Failures"), "\n".join(f"- {x}" if markdown else x for x in failures)]
     if "seconds" in results:
         parts.append(f"(suite ran {results['seconds']:.0f} s)")
     return "\n\n".join(parts) if markdown else "\n".join(parts)

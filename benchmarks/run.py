@@ -40,6 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="also time training to 98.8%% (SimpleConvNet) / 99.0%% (DeepConvNet) test "
                         "accuracy, zerodl and PyTorch (minutes)")
     p.add_argument("--tta-epochs", type=int, default=10, help="epoch cap of --tta (default 10)")
+    p.add_argument("--tta-subset", type=int, metavar="N",
+                   help="--tta on the first N training images only (a smoke test of the pipeline)")
     p.add_argument("--out", metavar="FILE.json", help="write the results as JSON")
     p.add_argument("--markdown", metavar="FILE.md",
                    help="replace the results section of this markdown file (e.g. BENCHMARKS.md)")
@@ -217,17 +219,18 @@ def bench_micro(systems: list[str], cfg: dict) -> dict:
             "matmul_peak": peak, "failures": pool.failures, "errors": errors}
 
 
-def bench_tta(systems: list[str], cfg: dict, max_epochs: int) -> dict:
+def bench_tta(systems: list[str], cfg: dict, max_epochs: int, subset: int | None = None) -> dict:
     """Training seconds to the target test accuracy, one system at a time."""
     from .tta import TARGETS
 
     out: dict = {}
     for task_name, target in TARGETS.items():
-        out[task_name] = {"target": target, "systems": {}}
+        out[task_name] = {"target": target, "max_epochs": max_epochs, "subset": subset,
+                          "systems": {}}
         for system in [s for s in systems if s != "reference"]:
             print(f"time to {target:.1%}: {task_name} on {system} ...", flush=True)
             spec = {"kind": "tta", "system": system, "task": task_name, "target": target,
-                    "max_epochs": max_epochs, "threads": cfg["threads"]}
+                    "max_epochs": max_epochs, "threads": cfg["threads"], "subset": subset}
             pool = Pool([spec])
             try:
                 answer = pool.ask(system, {"cmd": "run", "n": 1}) if pool.workers else None
@@ -285,7 +288,7 @@ def drive(args) -> int:
         results["micro"] = bench_micro(systems, cfg)
         print(f"{time.perf_counter() - t0:.0f} s", flush=True)
     if args.tta:
-        results["tta"] = bench_tta(systems, cfg, args.tta_epochs)
+        results["tta"] = bench_tta(systems, cfg, args.tta_epochs, args.tta_subset)
     results["seconds"] = time.perf_counter() - started
     print(report.text(results))
     if args.out:

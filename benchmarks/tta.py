@@ -28,6 +28,8 @@ class TTAJob:
         self.trainer = make_trainer(spec["system"], self.task,
                                     initial_params(self.task, self.seed))
         self.x, self.t = load_mnist(train=True)
+        if spec.get("subset"):
+            self.x, self.t = self.x[:spec["subset"]], self.t[:spec["subset"]]
         self.test_x, self.test_t = load_mnist(train=False)
 
     def run(self, n: int = 1) -> dict:

@@ -59,6 +59,7 @@ class TrainJob:
         self.trainer = make_trainer(spec["system"], task, params)
         self.batches = [self.trainer.prepare(x, t) for x, t in zip(xs, ts)]
         self.count = 0
+        self.base_rss_mb = memory_mb()["rss_mb"]  # before any forward pass
         self.initial_loss = self.trainer.eval_loss(self.batches[0])
 
     def run(self, n: int) -> dict:
@@ -96,7 +97,7 @@ def serve(spec: dict) -> int:
     except Exception as exc:  # the driver reports it and goes on without this system
         send({"error": f"{type(exc).__name__}: {exc}"})
         raise
-    send({"ready": True, "base_rss_mb": memory_mb()["rss_mb"],
+    send({"ready": True, "base_rss_mb": getattr(job, "base_rss_mb", memory_mb()["rss_mb"]),
           "initial_loss": getattr(job, "initial_loss", None)})
     for line in sys.stdin:
         message = json.loads(line)
