@@ -48,8 +48,11 @@ browser:
 	    && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	    || echo "chromium not installed: browser tests will be skipped"; }
 
+# The full suite (2 threads, every system interleaved) rewrites BENCHMARKS.md's tables;
+# add TTA=1 for the time-to-accuracy runs (many minutes).
 bench: $(VENV)/.bench-deps
-	ZERODL_DATA=$(DATA) $(BIN)/python -m benchmarks.run --out BENCHMARKS.results.json
+	ZERODL_DATA=$(DATA) $(BIN)/python -m benchmarks.run --out BENCHMARKS.results.json \
+	    --markdown BENCHMARKS.md $(if $(TTA),--tta)
 
 bench-quick: $(VENV)/.bench-deps
 	ZERODL_DATA=$(DATA) $(BIN)/python -m benchmarks.run --quick
