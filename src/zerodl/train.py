@@ -150,7 +150,8 @@ def fit(
             val_loss = val_acc = None
             start = time.perf_counter()
             if val_loader is not None:
-                val_loss, val_acc = evaluate(model, val_loader, loss_fn, metric=metric)
+                val_loss, val_acc = evaluate(model, val_loader, loss_fn, metric=metric,
+                                             progress=progress, desc=f"epoch {epoch}: validation")
             eval_seconds = time.perf_counter() - start
             history.append(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
                            val_loss=val_loss, val_accuracy=val_acc,
@@ -169,23 +170,28 @@ def fit(
     return history
 
 
-def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | None = "accuracy"):
+def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | None = "accuracy",
+             progress: bool = False, desc: str = "evaluating"):
     """(loss, accuracy) of ``model`` over every batch of ``loader``, in eval mode, without a graph.
 
     Averages are weighted by batch size, so they are exact over the whole set.
     The loss is None without ``loss_fn``; the accuracy is None for regression
     targets or ``metric=None``. The model goes back to training mode afterwards
-    if it was in it.
+    if it was in it. ``progress``: a tqdm bar (on a terminal only).
     """
+    from tqdm.auto import tqdm
+
     was_training = getattr(model, "training", True)
     model.eval()
     total_loss = 0.0
     correct = 0
     n = 0
     has_accuracy = metric == "accuracy"
+    bar = tqdm(loader, desc=desc, total=_length(loader), leave=False, unit="batch",
+               dynamic_ncols=True, disable=None if progress else True)
     try:
         with no_grad():
-            for x, t in loader:
+            for x, t in bar:
                 y = model(_as_input(x))
                 size = len(t)
                 n += size
@@ -197,6 +203,7 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
                 else:
                     correct += hits
     finally:
+        bar.close()
         if was_training:
             model.train()
     if n == 0:

@@ -15,6 +15,7 @@ def add_parser(subparsers):
                     "accuracy printed is the one in DIR/metrics.json.",
     )
     p.add_argument("run_dir", metavar="DIR", help="the folder a `zerodl train` run wrote")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(parser=p)
     return p
 
@@ -34,6 +35,7 @@ def run(args) -> int:
         print(f"zerodl evaluate: {e}", file=sys.stderr)
         return 1
     loss, accuracy = zt.evaluate(model, test_loader_for(config, data), build_loss(config),
-                                 metric="accuracy" if classifies(config) else None)
+                                 metric="accuracy" if classifies(config) else None,
+                                 progress=not args.no_progress, desc="test set")
     print(format_result(loss, accuracy, config))
     return 0

@@ -22,14 +22,15 @@ MODELS = ("mlp", "simple-convnet", "deep-convnet")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 
-# The book's settings for the CNNs (Adam, lr 0.001, batch 100); the MLP's
-# (momentum SGD with a cosine schedule and weight decay) takes 784-100-100-10
-# past 98% on MNIST (README's table).
+# The CNNs train as in the book (Adam, lr 0.001, batch 100), with the learning
+# rate annealed to 0 (cosine) so that the last epoch settles instead of
+# bouncing around a minimum: fewer epochs reach the book's accuracy. The MLP's
+# recipe (momentum SGD, weight decay, cosine) takes 784-100-100-10 past 98%.
 MODEL_DEFAULTS = {
     "mlp": {"optimizer": "momentum", "lr": 0.1, "batch_size": 100, "epochs": 15,
             "weight_decay": 5e-4, "schedule": "cosine", "hidden": [100, 100]},
-    "simple-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 5,
-                       "weight_decay": 0.0, "schedule": "constant"},
+    "simple-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 6,
+                       "weight_decay": 0.0, "schedule": "cosine"},
     "deep-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10,
                      "weight_decay": 0.0, "schedule": "constant"},
 }
@@ -53,7 +54,8 @@ def add_parser(subparsers):
                     "the run's folder (--out) receives metrics.json, model.npz, checkpoint.npz "
                     "and learning_curve.png. Options left out take the model's defaults "
                     "(the book's Adam lr=0.001, batch 100 for the CNNs).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=_defaults_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--dataset", choices=DATASETS, default=None,
                    help="training data; the test split (or a fresh sample) is used to evaluate "
@@ -152,6 +154,21 @@ def run(args) -> int:
 
 
 # ------------------------------------------------------------ arguments
+def _defaults_text() -> str:
+    lines = ["defaults:"]
+    for name, d in [*MODEL_DEFAULTS.items(), ("mlp on spiral, xor, circles, sine", POINTS_DEFAULTS)]:
+        text = f"{d['optimizer']} lr {d['lr']:g}, batch {d['batch_size']}, {d['epochs']} epochs"
+        if d["weight_decay"]:
+            text += f", weight decay {d['weight_decay']:g}"
+        if d["schedule"] != "constant":
+            text += f", {d['schedule']} schedule"
+        if "hidden" in d:
+            text += f", hidden {','.join(map(str, d['hidden']))}"
+        lines.append(f"  {name}: {text}")
+    lines.append("  another --optimizer: lr " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
+    return "\n".join(lines)
+
+
 def _positive(kind):
     def parse(text: str):
         try:
