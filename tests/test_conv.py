@@ -110,23 +110,37 @@ def test_conv2d_gradients_match_central_differences(xs, ws, stride, pad, bias, r
     assert gradcheck(lambda *a: F.conv2d(*a, stride=stride, pad=pad), *inputs)
 
 
-@pytest.mark.parametrize("block_bytes", [1, 700, 1 << 30])
-def test_conv2d_in_sample_blocks_gives_the_same_result(block_bytes, rng, monkeypatch):
-    """Blocks of 1, a few (with a shorter last one) or all samples: identical values and grads."""
-    x, W, b = rng.standard_normal((5, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
-    gy = rng.standard_normal((5, 3, 6, 6))
+@pytest.mark.parametrize("xs, k, pad", [
+    ((5, 2, 6, 6), 3, 1),      # small image: exact patch rows
+    ((3, 2, 12, 12), 3, 1),    # wide rows per sample
+    ((3, 2, 24, 24), 3, 1),    # one wide run per block of samples
+    ((3, 1, 28, 28), 5, 0),    # the book's first layer
+])
+@pytest.mark.parametrize("block_bytes", [1, 40_000, 1 << 30])
+def test_conv2d_in_sample_blocks_gives_the_same_result(xs, k, pad, block_bytes, rng, monkeypatch):
+    """Blocks of 1, a few (with a shorter last one) or all samples: the same values and grads."""
+    N, C = xs[:2]
+    x, W, b = rng.standard_normal(xs), rng.standard_normal((3, C, k, k)), rng.standard_normal(3)
     monkeypatch.setattr(conv_module, "BLOCK_BYTES", block_bytes)
     xt, Wt, bt = param(x), param(W), param(b)
-    y = F.conv2d(xt, Wt, bt, pad=1)
+    y = F.conv2d(xt, Wt, bt, pad=pad)
+    gy = rng.standard_normal(y.shape)
     y.backward(gy)
-    np.testing.assert_allclose(y.data, naive_conv2d(x, W, b, 1, 1), atol=1e-12)
-    # dW = Σ gy ⊗ patches, dx = the transposed convolution: checked against the book's im2col
-    col = naive_im2col(x, 3, 3, 1, 1)
+    # the book's formulation: y = col @ Wᵀ, dW = gyᵀ col, dx = col2im(gy W)
+    col = naive_im2col(x, k, k, 1, pad)
     gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, 3)
-    np.testing.assert_allclose(Wt.grad.data, (gy2.T @ col).reshape(W.shape), atol=1e-12)
+    expected_y = (col @ W.reshape(3, -1).T + b).reshape(N, *y.shape[2:], 3).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(y.data, expected_y, atol=1e-12)
+    np.testing.assert_allclose(Wt.grad.data, (gy2.T @ col).reshape(W.shape), atol=1e-11)
     np.testing.assert_allclose(bt.grad.data, gy.sum(axis=(0, 2, 3)), atol=1e-12)
-    gx = F.col2im(gy2 @ W.reshape(3, -1), x.shape, 3, 3, 1, 1).data
+    gx = F.col2im(gy2 @ W.reshape(3, -1), x.shape, k, k, 1, pad).data
     np.testing.assert_allclose(xt.grad.data, gx, atol=1e-12)
+
+
+@pytest.mark.parametrize("xs", [(2, 1, 10, 10), (1, 1, 22, 22)])  # wide rows, wide runs
+def test_conv2d_gradient_on_wide_layouts_matches_central_differences(xs, rng):
+    x, W = param(rng.standard_normal(xs)), param(rng.standard_normal((2, 1, 3, 3)))
+    assert gradcheck(lambda a, w: F.conv2d(a, w, pad=1), x, W)
 
 
 def test_conv2d_matches_torch_values_and_gradients(rng):

@@ -4,15 +4,15 @@
 matrix, so a convolution becomes one matrix product (ch. 7.4.3); ``col2im``
 is its adjoint, folding rows back and summing where patches overlap.
 
-``conv2d`` uses the same idea, engineered: the patch matrix is read straight
-out of the (padded) input through a strided view and copied once, column
-order (c, fh, fw) by rows (n, oh, ow) transposed, so one GEMM
-W (FN, C·FH·FW) @ col gives every output. At stride 1 each patch row is a
-single contiguous run of the padded image ("wide" rows of Wp pixels, of which
-the last FW-1 are discarded), which makes the copy and its adjoint fast. Large
-batches are processed in blocks of samples whose patch matrix fits in the CPU
-cache; nothing loops over samples or pixels, only over blocks and filter
-offsets.
+``conv2d`` uses the same idea, engineered. The patch matrix (transposed:
+one row per (c, fh, fw), one column per output position) is read out of the
+padded input through a strided view and copied once, then one GEMM
+W (FN, C·FH·FW) @ col gives every output. At stride 1 the output grid is
+computed "wide", on the whole padded grid with the extra rows and columns
+discarded, which makes each patch row one contiguous run of memory: the copy
+and its adjoint (col2im, a loop over the FH·FW filter offsets adding
+contiguous slices) run at memory speed. Large batches go in blocks of samples
+whose patch matrix fits in the CPU cache. Nothing loops over samples or pixels.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ import math
 from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
 from ..backend import get_array_module
 
-# Bytes of patch matrix processed at once: a block stays in the CPU cache
-# between its copy and its GEMM, instead of a round trip through memory.
-BLOCK_BYTES = 4 << 20
+# Bytes of patch matrix processed at once: a block stays in the CPU's cache
+# between its copy and its GEMM instead of a round trip through memory, yet
+# is large enough that each GEMM call is worth the BLAS threads' start-up.
+BLOCK_BYTES = 8 << 20
 
 
 # ---------------------------------------------------------------- public functions
@@ -220,62 +221,74 @@ def _fmt(shape) -> str:
 
 
 class _Patches:
-    """The patch matrix of conv2d, laid out (C·FH·FW, N·P) and built in sample blocks.
+    """The patch matrix of conv2d, (C·FH·FW, N·P), built block by block of samples.
 
-    Column block n holds P = OH·R values per sample: R = Wp ("wide" rows, at
-    stride 1: each patch row is one contiguous run of the padded image, the last
-    Wp-OW values of each output row are discarded) or R = OW (any stride).
+    The padded input is kept channel-major, (C, N, Hp, Wp), so that at stride 1
+    the patch row for (c, fh, fw) over a block of samples is ONE contiguous run
+    of that buffer: each sample contributes P = Hp·Wp values ("wide" rows: the
+    output grid is computed on the whole padded grid and the rows and columns
+    past OH, OW are discarded). When that wastes too much (small images, large
+    filters) rows stop at OH (P = OH·Wp), and at other strides P = OH·OW exactly.
     """
 
     def __init__(self, geom: _Geometry, itemsize: int):
         g = self.g = geom
-        self.wide = g.sh == 1 and g.sw == 1 and 2 * g.OW >= g.Wp
-        self.R = g.Wp if self.wide else g.OW
-        self.P = g.OH * self.R
+        valid = g.OH * g.OW
+        if g.sh == 1 and g.sw == 1 and g.Hp * g.Wp <= 1.2 * valid:
+            self.rows, self.R = g.Hp, g.Wp          # one run per (c, fh, fw) and block
+        elif g.sh == 1 and g.sw == 1 and g.OH * g.Wp <= 1.25 * valid:
+            self.rows, self.R = g.OH, g.Wp          # one run per (c, fh, fw) and sample
+        else:
+            self.rows, self.R = g.OH, g.OW          # exact
+        self.P = self.rows * self.R
         self.K = g.C * g.FH * g.FW
+        # Wide rows of the last image read past its end (harmlessly into the next one).
+        last = (g.FH - 1 + (self.rows - 1) * g.sh) * g.Wp + g.FW - 1 + (self.R - 1) * g.sw
+        self.tail = max(0, last + 1 - g.Hp * g.Wp)
         per_sample = self.K * self.P * itemsize
-        self.block = max(1, min(g.N, BLOCK_BYTES // max(per_sample, 1)))
-        # Blocks of (almost) equal size: the last one is not a tiny remainder.
-        nblocks = math.ceil(g.N / self.block)
-        self.block = math.ceil(g.N / nblocks)
-        # A wide row of the last image reads FW-1 values past its end.
-        self.tail = g.FW - 1 if self.wide else 0
+        block = max(1, min(g.N, BLOCK_BYTES // max(per_sample, 1)))
+        self.block = math.ceil(g.N / math.ceil(g.N / block))  # equal blocks, no tiny remainder
 
     def blocks(self):
         for n0 in range(0, self.g.N, self.block):
             yield n0, min(self.block, self.g.N - n0)
 
     def pad(self, x):
-        """x zero-padded, as a flat buffer with the tail that wide rows read past the end."""
+        """x zero-padded into the channel-major flat buffer that ``view`` reads."""
+        flat, view = self.zeros(get_array_module(x), x.dtype)
         g = self.g
-        xp = get_array_module(x)
-        if not g.padded and not self.tail:
-            return xp.ascontiguousarray(x).reshape(-1)
-        flat, view = self.zeros(xp, x.dtype)
-        g.crop(view)[...] = x
+        view[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W] = x.transpose(1, 0, 2, 3)
         return flat
 
     def zeros(self, xp, dtype):
-        """(flat buffer, its (N, C, Hp, Wp) view) of zeros in the layout of ``pad``."""
+        """(flat buffer, its (C, N, Hp, Wp) view) of zeros, with the tail wide rows read."""
         g = self.g
         n = g.N * g.C * g.Hp * g.Wp
         flat = xp.zeros(n + self.tail, dtype=dtype)
-        return flat, flat[:n].reshape(g.N, g.C, g.Hp, g.Wp)
+        return flat, flat[:n].reshape(g.C, g.N, g.Hp, g.Wp)
 
     def view(self, flat, n0: int, m: int):
-        """(C, FH, FW, m, OH, R) strided view of padded images n0..n0+m (no copy)."""
+        """(C, FH, FW, m, rows, R) strided view of padded samples n0..n0+m (no copy)."""
         g = self.g
         xp = get_array_module(flat)
         it = flat.itemsize
-        img = g.C * g.Hp * g.Wp
-        strides = (g.Hp * g.Wp * it, g.Wp * it, it, img * it, g.sh * g.Wp * it, g.sw * it)
+        img = g.Hp * g.Wp
+        strides = (g.N * img * it, g.Wp * it, it, img * it, g.sh * g.Wp * it, g.sw * it)
         return xp.lib.stride_tricks.as_strided(
-            flat[n0 * img:], shape=(g.C, g.FH, g.FW, m, g.OH, self.R), strides=strides)
+            flat[n0 * img:], shape=(g.C, g.FH, g.FW, m, self.rows, self.R), strides=strides)
 
     def output_view(self, out, m: int):
         """(m, FN, OH, OW) view of a GEMM result laid out (FN, m·P)."""
-        FN = out.shape[0]
-        return out.reshape(FN, m, self.g.OH, self.R)[..., :self.g.OW].transpose(1, 0, 2, 3)
+        g = self.g
+        out = out.reshape(out.shape[0], m, self.rows, self.R)
+        return out[:, :, :g.OH, :g.OW].transpose(1, 0, 2, 3)
+
+    def crop(self, gxpad):
+        """(N, C, H, W) from the channel-major padded layout, as a new contiguous array."""
+        g = self.g
+        xp = get_array_module(gxpad)
+        inner = gxpad[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W]
+        return xp.ascontiguousarray(inner.transpose(1, 0, 2, 3))
 
 
 class Conv2d(Function):
@@ -301,7 +314,7 @@ class Conv2d(Function):
         col = out = None
         for n0, m in patches.blocks():
             col = _buffer(xp, col, (patches.K, m * patches.P), dtype)
-            xp.copyto(col.reshape(g.C, g.FH, g.FW, m, g.OH, patches.R),
+            xp.copyto(col.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
                       patches.view(xflat, n0, m))
             out = _buffer(xp, out, (FN, m * patches.P), dtype)
             xp.matmul(Wm, col, out=out)
@@ -347,7 +360,7 @@ class Conv2d(Function):
             patches.output_view(gwide, m)[...] = gy[n0:n0 + m]
             col = _buffer(xp, col, (K, m * P), dtype)
             if need_W:
-                xp.copyto(col.reshape(g.C, g.FH, g.FW, m, g.OH, patches.R),
+                xp.copyto(col.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
                           patches.view(xflat, n0, m))
                 if gW is None:
                     gW = xp.matmul(gwide, col.T)
@@ -356,12 +369,12 @@ class Conv2d(Function):
                     gW += tmp
             if need_x:
                 dcol = xp.matmul(Wm.T, gwide, out=col)
-                dcol = dcol.reshape(g.C, g.FH, g.FW, m, g.OH, patches.R)
+                dcol = dcol.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R)
                 target = patches.view(gxflat, n0, m)
                 for i in range(g.FH):
                     for j in range(g.FW):
                         target[:, i, j] += dcol[:, i, j]
-        gx = xp.ascontiguousarray(g.crop(gxpad)) if need_x else None
+        gx = patches.crop(gxpad) if need_x else None
         return gx, (gW.reshape(W.shape) if need_W else None)
 
     def _backward_graph(self, gy):
@@ -500,12 +513,13 @@ def _first_argmax(windows, y):
     """Per output, the index k of the first window view equal to the maximum y."""
     xp = get_array_module(y)
     kk = len(windows)
-    arg = xp.empty(y.shape, dtype=xp.uint8 if kk < 256 else xp.int32)
-    arg.fill(kk - 1)
-    hit = xp.empty(y.shape, dtype=bool)
+    arg = xp.full(y.shape, kk - 1, dtype=xp.uint8 if kk <= 255 else xp.int32)
+    hit, step = xp.empty_like(arg), xp.empty_like(arg)
     for k in range(kk - 2, -1, -1):  # later offsets first: the first maximum has the last word
         xp.equal(windows[k], y, out=hit)
-        xp.copyto(arg, k, where=hit)
+        xp.subtract(arg, k, out=step)    # arg >= k here, so no wrap-around
+        step *= hit
+        arg -= step                      # arg = k where hit (masked copies are far slower)
     return arg
 
 

@@ -84,27 +84,28 @@ class BatchNorm(Function):
 
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
+        N, C = x.shape[:2]
         self.axes = (0,) + tuple(range(2, x.ndim))
-        self.bshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        n = x.size // x.shape[1]
+        self.bshape = (1, C) + (1,) * (x.ndim - 2)
+        n = x.size // C
         if self.stats is None:
-            mu = x.mean(axis=self.axes, keepdims=True)
-            xc = x - mu
-            var = xp.mean(xc * xc, axis=self.axes, keepdims=True)
+            mu = _channel_sum(x) / n
+            xc = x - mu.reshape(self.bshape)
+            var = _channel_dot(xc, xc) / n
         else:
-            mu = xp.asarray(self.stats[0], dtype=x.dtype).reshape(self.bshape)
-            var = xp.asarray(self.stats[1], dtype=x.dtype).reshape(self.bshape)
-            xc = x - mu
-        inv_std = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
+            mu = xp.asarray(self.stats[0], dtype=x.dtype)
+            var = xp.asarray(self.stats[1], dtype=x.dtype)
+            xc = x - mu.reshape(self.bshape)
+        inv_std = (1.0 / xp.sqrt(var + x.dtype.type(self.eps))).reshape(self.bshape)
         xhat = xc
         xhat *= inv_std
         if self.update is not None:
             running_mean, running_var = self.update
             m = self.momentum
             running_mean *= 1.0 - m
-            running_mean += (m * mu).reshape(-1).astype(running_mean.dtype, copy=False)
+            running_mean += (m * mu).astype(running_mean.dtype, copy=False)
             running_var *= 1.0 - m
-            running_var += (m * n / (n - 1) * var).reshape(-1).astype(running_var.dtype, copy=False)
+            running_var += (m * n / (n - 1) * var).astype(running_var.dtype, copy=False)
         self.inv_std, self.xhat = inv_std, xhat
         y = xhat * gamma.reshape(self.bshape)
         y += beta.reshape(self.bshape)
@@ -115,18 +116,18 @@ class BatchNorm(Function):
             return self._backward_graph(gy)
         need = self.needs_input_grad
         x, gamma = self.inputs[:2]
-        g = gy.data
-        gbeta = g.sum(axis=self.axes) if (need[2] or (need[0] and self.stats is None)) else None
-        ggamma = None
-        if need[1] or (need[0] and self.stats is None):
-            ggamma = (g * self.xhat).sum(axis=self.axes)
+        g, xhat = gy.data, self.xhat
+        batch = self.stats is None
+        gbeta = _channel_sum(g) if need[2] or (need[0] and batch) else None
+        ggamma = _channel_dot(g, xhat) if need[1] or (need[0] and batch) else None
         gx = None
         if need[0]:
             scale = gamma.data.reshape(self.bshape) * self.inv_std
-            if self.stats is None:
+            if batch:  # γ/σ · (dy - dβ/n - x̂·dγ/n), in place on one new array
                 n = x.size // x.shape[1]
-                gx = g - (gbeta.reshape(self.bshape) / n)
-                gx -= self.xhat * (ggamma.reshape(self.bshape) / n)
+                gx = xhat * (ggamma / -n).reshape(self.bshape)
+                gx += g
+                gx -= (gbeta / n).reshape(self.bshape)
                 gx *= scale
             else:
                 gx = g * scale
@@ -164,6 +165,19 @@ class BatchNorm(Function):
     def _mean_array(self, x):
         xp = get_array_module(x.data)
         return xp.asarray(self.stats[0], dtype=x.dtype).reshape(self.bshape)
+
+
+def _channel_sum(a):
+    """Σ over every axis but 1: (N, C, ...) -> (C,)."""
+    xp = get_array_module(a)
+    return xp.einsum("ncl->c", a.reshape(a.shape[0], a.shape[1], -1))
+
+
+def _channel_dot(a, b):
+    """Σ a·b over every axis but 1, without the product as a temporary."""
+    xp = get_array_module(a)
+    shape = (a.shape[0], a.shape[1], -1)
+    return xp.einsum("ncl,ncl->c", a.reshape(shape), b.reshape(shape))
 
 
 def _wrap(a, like: Tensor):
