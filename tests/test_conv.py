@@ -112,9 +112,9 @@ def test_conv2d_gradients_match_central_differences(xs, ws, stride, pad, bias, r
 
 @pytest.mark.parametrize("xs, k, pad", [
     ((5, 2, 6, 6), 3, 1),      # small image: exact patch rows
-    ((3, 2, 12, 12), 3, 1),    # wide rows per sample
-    ((3, 2, 24, 24), 3, 1),    # one wide run per block of samples
-    ((3, 1, 28, 28), 5, 0),    # the book's first layer
+    ((3, 2, 12, 12), 3, 1),    # wide output rows
+    ((3, 2, 24, 24), 3, 1),    # wide rows and columns: one run per block of samples
+    ((3, 1, 28, 28), 5, 0),    # the book's first layer, wide rows without padding
 ])
 @pytest.mark.parametrize("block_bytes", [1, 40_000, 1 << 30])
 def test_conv2d_in_sample_blocks_gives_the_same_result(xs, k, pad, block_bytes, rng, monkeypatch):
@@ -137,7 +137,7 @@ def test_conv2d_in_sample_blocks_gives_the_same_result(xs, k, pad, block_bytes, 
     np.testing.assert_allclose(xt.grad.data, gx, atol=1e-12)
 
 
-@pytest.mark.parametrize("xs", [(2, 1, 10, 10), (1, 1, 22, 22)])  # wide rows, wide runs
+@pytest.mark.parametrize("xs", [(2, 1, 10, 10), (1, 1, 22, 22)])  # wide rows; rows and columns
 def test_conv2d_gradient_on_wide_layouts_matches_central_differences(xs, rng):
     x, W = param(rng.standard_normal(xs)), param(rng.standard_normal((2, 1, 3, 3)))
     assert gradcheck(lambda a, w: F.conv2d(a, w, pad=1), x, W)
