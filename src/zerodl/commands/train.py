@@ -31,8 +31,8 @@ MODEL_DEFAULTS = {
             "weight_decay": 5e-4, "schedule": "cosine", "hidden": [100, 100]},
     "simple-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 6,
                        "weight_decay": 0.0, "schedule": "cosine"},
-    "deep-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10,
-                     "weight_decay": 0.0, "schedule": "constant"},
+    "deep-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 8,
+                     "weight_decay": 0.0, "schedule": "cosine"},
 }
 # The small generated sets have few batches per epoch: more epochs, a bolder step.
 POINTS_DEFAULTS = {"optimizer": "adam", "lr": 0.01, "batch_size": 32, "epochs": 100,
