@@ -32,6 +32,9 @@ from . import random as zrandom
 from .autograd import Tensor, no_grad
 from .backend import as_numpy
 
+__all__ = ["fit", "evaluate", "History", "TrainingInterrupted", "save_checkpoint",
+           "load_checkpoint", "checkpoint_epoch"]
+
 CHECKPOINT_FORMAT = 1
 
 
