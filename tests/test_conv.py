@@ -137,6 +137,26 @@ def test_conv2d_in_sample_blocks_gives_the_same_result(xs, k, pad, block_bytes, 
     np.testing.assert_allclose(xt.grad.data, gx, atol=1e-12)
 
 
+def test_conv2d_ignores_whatever_its_reused_scratch_buffers_hold(rng):
+    """conv2d keeps its temporaries between calls: stale contents must never leak in."""
+    x, W = rng.standard_normal((3, 2, 24, 24)), rng.standard_normal((4, 2, 3, 3))
+    expected = F.conv2d(x, zd.Tensor(W), pad=1).data
+    for buf in conv_module._scratch_buffers.pool.values():
+        buf.fill(np.nan)
+    xt, Wt = param(x), param(W)
+    y = F.conv2d(xt, Wt, pad=1)
+    np.testing.assert_array_equal(y.data, expected)
+    for buf in conv_module._scratch_buffers.pool.values():
+        buf.fill(np.nan)
+    y.backward(np.ones(y.shape))
+    # with dL/dy = 1: the centre tap sees every pixel once; an interior pixel meets every tap
+    np.testing.assert_allclose(Wt.grad.data[:, :, 1, 1], np.tile(x.sum(axis=(0, 2, 3)), (4, 1)),
+                               atol=1e-10)
+    np.testing.assert_allclose(xt.grad.data[:, :, 5, 5], np.tile(W.sum(axis=(0, 2, 3)), (3, 1)),
+                               atol=1e-12)
+    assert np.isfinite(xt.grad.data).all()
+
+
 @pytest.mark.parametrize("xs", [(2, 1, 10, 10), (1, 1, 22, 22)])  # wide rows; rows and columns
 def test_conv2d_gradient_on_wide_layouts_matches_central_differences(xs, rng):
     x, W = param(rng.standard_normal(xs)), param(rng.standard_normal((2, 1, 3, 3)))

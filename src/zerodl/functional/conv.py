@@ -18,6 +18,7 @@ the CPU cache. Nothing loops over samples or pixels.
 from __future__ import annotations
 
 import math
+import threading
 
 from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
 from ..backend import get_array_module
@@ -283,6 +284,13 @@ class _Patches:
         out = out.reshape(out.shape[0], m, self.rows, self.R)
         return out[:, :, :g.OH, :g.OW].transpose(1, 0, 2, 3)
 
+    def clear_discarded(self, out, m: int) -> None:
+        """Zero the discarded positions of the wide layout in ``out`` (FN, m·P)."""
+        g = self.g
+        out = out.reshape(out.shape[0], m, self.rows, self.R)
+        out[:, :, :, g.OW:] = 0
+        out[:, :, g.OH:, :g.OW] = 0
+
     def crop(self, gxpad):
         """(N, C, H, W) from the channel-major padded layout, as a new contiguous array."""
         g = self.g
@@ -311,12 +319,11 @@ class Conv2d(Function):
         Wm = W.reshape(FN, -1).astype(dtype, copy=False)
         y = xp.empty((g.N, FN, g.OH, g.OW), dtype=dtype)
         bias = None if b is None else b.astype(dtype, copy=False).reshape(1, FN, 1, 1)
-        col = out = None
         for n0, m in patches.blocks():
-            col = _buffer(xp, col, (patches.K, m * patches.P), dtype)
+            col = _scratch("col", xp, (patches.K, m * patches.P), dtype)
             xp.copyto(col.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
                       patches.view(xflat, n0, m))
-            out = _buffer(xp, out, (FN, m * patches.P), dtype)
+            out = _scratch("out", xp, (FN, m * patches.P), dtype)
             xp.matmul(Wm, col, out=out)
             src = patches.output_view(out, m)
             if bias is None:
@@ -348,17 +355,15 @@ class Conv2d(Function):
         gy = gy.astype(dtype, copy=False)
         FN, K, P = W.shape[0], patches.K, patches.P
         WmT = xp.ascontiguousarray(W.reshape(FN, K).T, dtype=dtype)  # a transposed view is slower
-        gWT = tmp = col = gwide = None
+        gWT = tmp = None
         gxflat = gxpad = None
         if need_x:
             gxflat, gxpad = patches.zeros(xp, dtype)
-        last_m = None
         for n0, m in patches.blocks():
-            if m != last_m:  # garbage columns of the wide layout must stay zero
-                gwide = xp.zeros((FN, m * P), dtype=dtype)
-                last_m = m
+            gwide = _scratch("gwide", xp, (FN, m * P), dtype)
+            patches.clear_discarded(gwide, m)  # the wide layout's extra outputs get no gradient
             patches.output_view(gwide, m)[...] = gy[n0:n0 + m]
-            col = _buffer(xp, col, (K, m * P), dtype)
+            col = _scratch("col", xp, (K, m * P), dtype)
             if need_W:
                 xp.copyto(col.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
                           patches.view(xflat, n0, m))
@@ -403,12 +408,25 @@ class Conv2d(Function):
         return gx, gW, gb
 
 
-def _buffer(xp, buf, shape, dtype):
-    """A scratch array of ``shape``, reusing ``buf`` when it is large enough."""
+_scratch_buffers = threading.local()
+
+
+def _scratch(name: str, xp, shape, dtype):
+    """A reusable scratch array of ``shape`` (contents undefined), one per name and thread.
+
+    Fresh large arrays cost a page fault per 4 KiB the first time they are
+    written, as much as the arithmetic done in them; these temporaries never
+    leave conv2d, so they are kept and reused from call to call.
+    """
+    pool = getattr(_scratch_buffers, "pool", None)
+    if pool is None:
+        pool = _scratch_buffers.pool = {}
+    key = (name, xp.__name__, xp.dtype(dtype).str)
     n = math.prod(shape)
+    buf = pool.get(key)
     if buf is None or buf.size < n:
-        return xp.empty(shape, dtype=dtype)
-    return buf.reshape(-1)[:n].reshape(shape)
+        buf = pool[key] = xp.empty(n, dtype=dtype)
+    return buf[:n].reshape(shape)
 
 
 # ---------------------------------------------------------------- im2col / col2im
