@@ -390,7 +390,8 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                 "earlier backward(); call the first backward(retain_graph=True) to go through "
                 "the graph twice"
             )
-        i = _output_index(creator, x)
+        outputs = creator.outputs
+        i = 0 if len(outputs) == 1 and outputs[0]() is x else _output_index(creator, x)
         slots = pending.get(id(creator))
         if slots is None:
             slots = pending[id(creator)] = [None] * len(creator.outputs)
@@ -478,4 +479,5 @@ def _accumulate_grad(x: Tensor, gx: Tensor, handed_out: dict) -> None:
             _mark_handed_out(gx, handed_out)
         x.grad = gx
     else:
-        x.grad = _wrap((x.grad.data + gx.data).astype(x.dtype, copy=False))
+        total = x.grad.data + gx.data
+        x.grad = _wrap(total if total.dtype == x.data.dtype else total.astype(x.data.dtype))
