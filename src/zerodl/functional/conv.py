@@ -237,7 +237,7 @@ class _Patches:
         valid = g.OH * g.OW
         if g.sh == 1 and g.sw == 1 and g.Hp * g.Wp <= 1.2 * valid:
             self.rows, self.R = g.Hp, g.Wp          # one run per (c, fh, fw) and block
-        elif g.sh == 1 and g.sw == 1 and g.OH * g.Wp <= 1.25 * valid:
+        elif g.sh == 1 and g.sw == 1 and g.OH * g.Wp <= 1.5 * valid:
             self.rows, self.R = g.OH, g.Wp          # one run per (c, fh, fw) and sample
         else:
             self.rows, self.R = g.OH, g.OW          # exact
