@@ -228,8 +228,9 @@ class _Patches:
     the patch row for (c, fh, fw) over a block of samples is ONE contiguous run
     of that buffer: each sample contributes P = Hp·Wp values ("wide" rows: the
     output grid is computed on the whole padded grid and the rows and columns
-    past OH, OW are discarded). When that wastes too much (small images, large
-    filters) rows stop at OH (P = OH·Wp), and at other strides P = OH·OW exactly.
+    past OH, OW are discarded). When that adds more than 20% to the GEMMs, rows
+    stop at OH (P = OH·Wp: one run per sample, up to 50% extra); beyond that,
+    and at other strides, P = OH·OW exactly.
     """
 
     def __init__(self, geom: _Geometry, itemsize: int):
