@@ -11,9 +11,6 @@ from zerodl import nn, optim
 from zerodl.nn.models import MLP, DeepConvNet, SimpleConvNet
 from zerodl.numerical import numerical_gradient
 
-needs_conv = pytest.mark.skipif(not hasattr(F, "conv2d"),
-                                reason="functional/conv.py (conv2d, pooling) not there yet")
-
 
 def count(model) -> int:
     return sum(p.size for p in model.parameters())
@@ -99,7 +96,6 @@ def test_deep_conv_net_has_the_books_parameters():
     assert convs[5].W.data.std() == pytest.approx(np.sqrt(2 / (64 * 9)), rel=0.05)
 
 
-@needs_conv
 def test_conv_nets_output_logits_of_the_right_shape(rng):
     x = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
     for net in (SimpleConvNet(), DeepConvNet()):
@@ -109,14 +105,12 @@ def test_conv_nets_output_logits_of_the_right_shape(rng):
     assert flat.shape == (2, 10)
 
 
-@needs_conv
 def test_deep_conv_net_is_deterministic_in_evaluation(rng):
     net = DeepConvNet().eval()
     x = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
     np.testing.assert_array_equal(net(x).data, net(x).data)
 
 
-@needs_conv
 def test_tiny_conv_net_gradients_match_central_differences(rng):
     net = nn.Sequential(nn.Conv2d(2, 3, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
                         nn.Flatten(), nn.Linear(3 * 2 * 2, 3, rng=rng)).double()
@@ -137,7 +131,6 @@ def test_tiny_conv_net_gradients_match_central_differences(rng):
         np.testing.assert_allclose(p.grad.data, numeric, atol=1e-6, rtol=1e-4, err_msg=name)
 
 
-@needs_conv
 def test_simple_conv_net_training_step_lowers_the_loss(rng):
     zd.manual_seed(1)
     net = SimpleConvNet(input_shape=(1, 12, 12), filter_num=4, hidden_size=16, output_size=3)

@@ -10,9 +10,6 @@ import zerodl.functional as F
 from zerodl import nn
 from zerodl.numerical import numerical_gradient
 
-needs_norm = pytest.mark.skipif(not hasattr(F, "batch_norm"),
-                                reason="functional/norm.py (batch_norm, dropout) not there yet")
-
 
 class Block(nn.Module):
     def __init__(self):
@@ -224,7 +221,6 @@ def test_activation_and_loss_modules_call_their_functions(rng):
     assert nn.Flatten()(zd.tensor(np.zeros((2, 3, 4, 5)))).shape == (2, 60)
 
 
-@needs_norm
 def test_batchnorm_layer_switches_between_batch_and_running_statistics(rng):
     bn = nn.BatchNorm1d(3)
     x = rng.standard_normal((50, 3)).astype(np.float32) * 4 + 10
@@ -238,7 +234,6 @@ def test_batchnorm_layer_switches_between_batch_and_running_statistics(rng):
         bn(np.zeros((2, 4), np.float32))
 
 
-@needs_norm
 def test_dropout_layer_is_the_identity_in_evaluation(rng):
     drop = nn.Dropout(0.5)
     x = np.ones((200, 50), np.float32)
@@ -248,7 +243,6 @@ def test_dropout_layer_is_the_identity_in_evaluation(rng):
     np.testing.assert_array_equal(drop.eval()(x).data, x)
 
 
-@needs_norm
 def test_linear_batchnorm_relu_cross_entropy_gradients_in_training_mode(rng):
     net = nn.Sequential(nn.Linear(4, 5, rng=rng), nn.BatchNorm1d(5), nn.ReLU(),
                         nn.Linear(5, 3, rng=rng)).double()

@@ -9,7 +9,8 @@ one of these modules; this package also gives Tensor its operators, so
     linalg       matmul linear (the book's Affine)
     activation   step sigmoid tanh relu leaky_relu gelu softplus identity softmax log_softmax
     loss         mse_loss cross_entropy (Softmax-with-Loss) binary_cross_entropy_with_logits
-    conv         conv2d max_pool2d avg_pool2d im2col col2im
+    conv         conv2d im2col col2im (the book's Convolution)
+    pool         max_pool2d avg_pool2d (the book's Pooling)
     norm         batch_norm dropout
 """
 
@@ -43,10 +44,11 @@ from .arithmetic import (
     sub,
     where,
 )
-from .conv import avg_pool2d, col2im, conv2d, im2col, max_pool2d
+from .conv import col2im, conv2d, im2col
 from .linalg import linear, matmul
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .norm import batch_norm, dropout
+from .pool import avg_pool2d, max_pool2d
 from .shape import (
     broadcast_to,
     concat,
