@@ -70,7 +70,9 @@ def test_quick_suite_runs_and_writes_results(tmp_path, data_root):
     for entry in task["systems"].values():
         assert entry["steps"] == 6
         assert len(entry["times_ms"]) == 6 and entry["min_ms"] <= entry["median_ms"]
-        assert entry["peak_rss_mb"] >= entry["base_rss_mb"] > 0
+        # Linux syncs per-CPU RSS counters lazily: VmHWM may trail an earlier VmRSS by
+        # a few dozen pages, so compare to within 1 MB.
+        assert entry["peak_rss_mb"] >= entry["base_rss_mb"] - 1.0 and entry["base_rss_mb"] > 0
         assert entry["first_loss"] == pytest.approx(first, rel=1e-4)
     assert results["machine"]["threads"] == 1
 
