@@ -28,7 +28,7 @@ $(VENV)/.bench-deps: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.run-deps
 	ZERODL_DATA=$(DATA) $(BIN)/zerodl train --dataset mnist --model simple-convnet \
-	    --epochs 1 --train-subset 20000 --out runs/simple-convnet
+	    --epochs 3 --out runs/simple-convnet
 
 gradcheck: $(VENV)/.run-deps
 	$(BIN)/zerodl gradcheck
