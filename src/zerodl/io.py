@@ -59,9 +59,9 @@ def save(state: dict, path) -> Path:
     tree = _encode(state, [], arrays)
     header = {"format": _FORMAT, "version": _VERSION, "tree": tree}
     if path.suffix == ".safetensors":
-        _atomic_write(path, lambda f: _write_safetensors(f, arrays, header))
+        atomic_write(path, lambda f: _write_safetensors(f, arrays, header))
     else:
-        _atomic_write(path, lambda f: _write_npz(f, arrays, header))
+        atomic_write(path, lambda f: _write_npz(f, arrays, header))
     return path
 
 
@@ -236,8 +236,11 @@ def _read_safetensors(data: bytes):
 
 
 # ---------------------------------------------------------------- atomic writes
-def _atomic_write(path: Path, write: Callable) -> None:
-    """Run ``write(file)`` on a temporary file beside ``path``, then rename it onto ``path``."""
+def atomic_write(path, write: Callable) -> Path:
+    """Write a file all at once: ``write(f)`` fills a binary temporary file beside ``path``,
+    which is then renamed onto ``path``. On any error nothing is left behind and an
+    existing file is untouched; the new file gets the old one's permissions (or 0644)."""
+    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -253,3 +256,4 @@ def _atomic_write(path: Path, write: Callable) -> None:
         except FileNotFoundError:
             pass
         raise
+    return path

@@ -13,10 +13,8 @@ pyplot's registry, and are shown in a notebook by ending a cell with the figure.
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import numpy as np
 
 from . import landscape
 from .autograd import Function, Tensor
+from .io import atomic_write
 
 # ---------------------------------------------------------------- landscapes
 
@@ -394,20 +393,18 @@ def render(dot_text: str, path) -> Path:
     dot = shutil.which("dot")
     if dot is None:
         dot_path = path.with_suffix(".dot")
-        _atomic_write(dot_path, lambda tmp: Path(tmp).write_text(dot_text))
+        atomic_write(dot_path, lambda f: f.write(dot_text.encode()))
         raise RuntimeError(
             f"render: Graphviz's `dot` program is not on PATH, so {path} was not drawn; install "
             f"Graphviz (e.g. `apt-get install graphviz`) or open {dot_path} in any Graphviz viewer"
         )
     fmt = path.suffix.lstrip(".") or "png"
 
-    def run(tmp):
-        done = subprocess.run([dot, f"-T{fmt}", "-o", tmp], input=dot_text, text=True,
-                              capture_output=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"render: dot failed ({done.returncode}): {done.stderr.strip()}")
-
-    _atomic_write(path, run)
+    done = subprocess.run([dot, f"-T{fmt}"], input=dot_text.encode(), capture_output=True,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"render: dot failed ({done.returncode}): {done.stderr.decode().strip()}")
+    atomic_write(path, lambda f: f.write(done.stdout))
     return path
 
 
@@ -425,20 +422,8 @@ def _finish(fig, path):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fmt = path.suffix.lstrip(".") or "png"
-        _atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=110))
+        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=110))
     return fig
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _contour(ax, f, xlim, ylim, n: int = 201):

@@ -91,12 +91,11 @@ def _check(args, landscape) -> dict:
 
 def _run(config, args, landscape) -> int:
     import json
-    import os
     import re
-    import tempfile
     from pathlib import Path
 
     from .. import viz
+    from ..io import atomic_write
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,10 +117,7 @@ def _run(config, args, landscape) -> int:
     # One point or one list of values per line: readable, and a tenth of the lines.
     text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]",
                   json.dumps(record, indent=1, ensure_ascii=False))
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".trajectories.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
-    os.replace(tmp, out / "trajectories.json")
+    atomic_write(out / "trajectories.json", lambda f: f.write((text + "\n").encode()))
     viz.plot_trajectories(list(runs.values()), config["function"], layout=args.layout,
                           path=out / "descent.png")
 
