@@ -36,7 +36,9 @@ class Sub(Function):
 
     def backward(self, gz):
         x, y = self.inputs
-        return _reduce(gz, x.shape), _reduce(-gz, y.shape)
+        need_x, need_y = self.needs_input_grad
+        return (_reduce(gz, x.data.shape) if need_x else None,
+                _reduce(-gz, y.data.shape) if need_y else None)
 
 
 class Mul(Function):
@@ -47,7 +49,9 @@ class Mul(Function):
 
     def backward(self, gz):
         x, y = self.inputs
-        return _reduce(gz * y, x.data.shape), _reduce(gz * x, y.data.shape)
+        need_x, need_y = self.needs_input_grad  # a constant factor needs no gradient
+        return (_reduce(gz * y, x.data.shape) if need_x else None,
+                _reduce(gz * x, y.data.shape) if need_y else None)
 
 
 class Div(Function):
@@ -59,7 +63,8 @@ class Div(Function):
     def backward(self, gz):
         x, y = self.inputs
         gx = gz / y
-        return _reduce(gx, x.shape), _reduce(-gx * x / y, y.shape)
+        return (_reduce(gx, x.data.shape) if self.needs_input_grad[0] else None,
+                _reduce(-gx * x / y, y.data.shape) if self.needs_input_grad[1] else None)
 
 
 class Neg(Function):
