@@ -254,3 +254,12 @@ def test_shape_operation_errors():
         F.transpose(zd.tensor(np.zeros((2, 3))), (0, 0))
     with pytest.raises(ValueError, match=r"pad: pad_width has 1 entries .* 2 axes"):
         F.pad(zd.tensor(np.zeros((2, 3))), [(1, 1)])
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum"])
+def test_a_broadcasting_mismatch_names_the_operation_and_shapes(op):
+    x, y = zd.tensor(np.ones((3, 4))), zd.tensor(np.ones((5,)))
+    with pytest.raises(ValueError) as info:
+        getattr(F, op)(x, y)
+    message = str(info.value)
+    assert message.startswith(f"{op}:") and "(3, 4), (5,)" in message and "broadcast" in message

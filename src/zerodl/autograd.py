@@ -237,6 +237,17 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
 _NO_GRADS = tuple((False,) * n for n in range(8))
 
 
+def _named_error(f, xs, error: ValueError) -> ValueError:
+    """``error`` with the operation's name and its input shapes, unless it already names them."""
+    name = type(f).__name__
+    message = str(error)
+    if message.lower().startswith(name.lower()) or ":" in message.split(" ")[0]:
+        return error  # our operations' own messages already say which operation and shapes
+    shapes = ", ".join(str(tuple(x.shape)) for x in xs)
+    hint = " (shapes must be equal or broadcastable)" if "broadcast" in message else ""
+    return ValueError(f"{name.lower()}: {message}; inputs {shapes}{hint}")
+
+
 def _no_grads(n: int) -> tuple[bool, ...]:
     return _NO_GRADS[n] if n < 8 else (False,) * n
 
@@ -286,7 +297,10 @@ class Function:
         if "_freed" in state:
             del state["_freed"]  # called again: a fresh node, whatever came before
         self.needs_input_grad = tuple([x.requires_grad for x in xs]) if record else _no_grads(len(xs))
-        ys = self.forward(*[x.data for x in xs])
+        try:
+            ys = self.forward(*[x.data for x in xs])
+        except ValueError as e:  # NumPy's own message (e.g. broadcasting) names no operation
+            raise _named_error(self, xs, e) from None
         self.inputs = xs
         if type(ys) is not tuple:
             y = _wrap(ys)
