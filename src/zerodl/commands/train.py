@@ -62,13 +62,13 @@ def add_parser(subparsers):
     p.add_argument("--model", choices=MODELS, default=None, help="network (default: mlp)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
                    help="update rule (default: per model)")
-    p.add_argument("--lr", type=_positive(float), default=None,
+    p.add_argument("--lr", type=_number(float), default=None,
                    help="learning rate (default: per optimizer)")
-    p.add_argument("--epochs", type=_positive(int), default=None,
+    p.add_argument("--epochs", type=_number(int), default=None,
                    help="epochs in total, counting resumed ones (default: per model)")
-    p.add_argument("--batch-size", type=_positive(int), default=None,
+    p.add_argument("--batch-size", type=_number(int), default=None,
                    help="mini-batch size (default: per model)")
-    p.add_argument("--weight-decay", type=_non_negative(float), default=None,
+    p.add_argument("--weight-decay", type=_number(float, allow_zero=True), default=None,
                    help="L2 penalty, decoupled for adamw (default: per model; 0.01 for adamw)")
     p.add_argument("--schedule", choices=SCHEDULES, default=None,
                    help="learning rate over the epochs: constant, or cosine annealing to 0 "
@@ -77,7 +77,7 @@ def add_parser(subparsers):
                    help="seed for initial weights, shuffling and generated data (default: 0)")
     p.add_argument("--hidden", type=_sizes, default=None,
                    help="hidden layer sizes of the MLP, e.g. 100,100")
-    p.add_argument("--train-subset", type=_positive(int), default=None, metavar="N",
+    p.add_argument("--train-subset", type=_number(int), default=None, metavar="N",
                    help="train on the first N training samples only (quick runs)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="folder for the outputs (default: runs/MODEL-DATASET)")
@@ -168,29 +168,18 @@ def _defaults_text() -> str:
     return "\n".join(lines)
 
 
-def _positive(kind):
+def _number(kind, allow_zero: bool = False):
+    """An argparse type: a ``kind`` (int or float) that is positive, or also 0 with ``allow_zero``."""
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        if not (value >= 0 if allow_zero else value > 0):
+            raise argparse.ArgumentTypeError(
+                f"must be {'0 or more' if allow_zero else 'positive'}, got {text}")
         return value
-    parse.__name__ = f"positive {kind.__name__}"
-    return parse
-
-
-def _non_negative(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if not value >= 0:
-            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-        return value
-    parse.__name__ = f"non-negative {kind.__name__}"
+    parse.__name__ = f"{'non-negative' if allow_zero else 'positive'} {kind.__name__}"
     return parse
 
 
