@@ -302,24 +302,16 @@ class Function:
         except ValueError as e:  # NumPy's own message (e.g. broadcasting) names no operation
             raise _named_error(self, xs, e) from None
         self.inputs = xs
-        if type(ys) is not tuple:
-            y = _wrap(ys)
-            if record:
-                self.generation = generation = max([x.generation for x in xs])
-                y.creator, y.generation, y.requires_grad = self, generation + 1, True
-                self.outputs = (weakref.ref(y),)
-            else:
-                self.outputs = ()  # earlier outputs no longer belong to this node
-            return y
-        outputs = tuple([_wrap(y) for y in ys])
-        self.outputs = ()
+        outputs = [_wrap(ys)] if type(ys) is not tuple else [_wrap(y) for y in ys]
+        self.outputs = ()  # outputs of an earlier call no longer belong to this node
         if record:
-            self.generation = max(x.generation for x in xs)
+            self.generation = generation = max([x.generation for x in xs])
             for y in outputs:
-                y.creator, y.generation, y.requires_grad = self, self.generation + 1, True
-            self.outputs = tuple(weakref.ref(y) for y in outputs)
-            self._output_meta = tuple((y.shape, y.dtype) for y in outputs)
-        return outputs
+                y.creator, y.generation, y.requires_grad = self, generation + 1, True
+            self.outputs = tuple([weakref.ref(y) for y in outputs])
+            if len(outputs) > 1:  # backward may need zeros for an output nobody used
+                self._output_meta = tuple([(y.shape, y.dtype) for y in outputs])
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def forward(self, *xs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
