@@ -74,7 +74,7 @@ class Max(Function):
     def forward(self, x):
         self.axis = _normalize_axis(self.axis, x.ndim)
         y = x.max(axis=self.axis, keepdims=True)
-        mask = x == y
+        mask = (x == y).astype(x.dtype)  # in x's dtype: no float64 temporary in a float32 graph
         self.share = mask / mask.sum(axis=self.axis, keepdims=True)
         return y if self.keepdims else y.reshape(
             tuple(s for i, s in enumerate(x.shape) if self.axis is not None and i not in self.axis))
@@ -82,7 +82,7 @@ class Max(Function):
     def backward(self, gy):
         x, = self.inputs
         gy = reshape(gy, _grad_shape(x.shape, self.axis, self.keepdims))
-        return broadcast_to(gy, x.shape) * self.share.astype(x.dtype)
+        return broadcast_to(gy, x.shape) * self.share
 
 
 class Min(Max):
