@@ -134,6 +134,27 @@ def test_a_step_allocates_no_new_arrays(factory):
     assert peak < 50_000
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True}],
+                         ids=["plain", "momentum", "nesterov"])
+def test_sgd_on_a_parameter_larger_than_one_update_block(kwargs, rng):
+    """Big parameters are updated block by block; every element, the last partial block's too."""
+    n = 2 * optim._BLOCK + 12_345
+    p0 = rng.standard_normal(n).astype(np.float32)
+    grads = [rng.standard_normal(n).astype(np.float32) for _ in range(2)]
+    w = nn.Parameter(p0.copy())
+    opt = optim.SGD([w], lr=0.1, **kwargs)
+    expected, buf = p0.astype(np.float64), None
+    for g in grads:
+        w.grad = zd.Tensor(g)
+        opt.step()
+        d = g.astype(np.float64)
+        if kwargs:
+            buf = d if buf is None else 0.9 * buf + d
+            d = d + 0.9 * buf if kwargs.get("nesterov") else buf
+        expected -= 0.1 * d
+    np.testing.assert_allclose(w.data, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_parameters_without_gradient_are_skipped():
     a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
     opt = optim.Adam([a, b], lr=0.1)

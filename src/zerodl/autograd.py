@@ -427,8 +427,8 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
                 if not needed or gx is None:
                     continue
-                if not isinstance(gx, Tensor):
-                    gx = as_tensor(gx, x)
+                if not isinstance(gx, Tensor):  # a rule's plain array (the fast path)
+                    gx = _wrap(gx) if getattr(gx, "ndim", 0) else as_tensor(gx, x)
                 if gx.data.shape != x.data.shape:
                     raise RuntimeError(
                         f"{type(f).__name__}.backward returned a gradient of shape {gx.shape} "

@@ -165,8 +165,7 @@ class SGD(Optimizer):
                 d = ahead
             else:
                 d = buf
-        step = np.multiply(d, -lr, out=self._tmp(p, 1))
-        p += step
+        _add_scaled(p, -lr, d, self)
 
 
 class Momentum(SGD):
@@ -378,6 +377,24 @@ def _named_params(owner: str, params) -> OrderedDict:
         seen.add(id(p))
         out[name] = p
     return out
+
+
+_BLOCK = 1 << 18  # elements per block of an update: 1 MiB of float32 stays in the L2 cache
+
+
+def _add_scaled(p, scale: float, d, opt: Optimizer) -> None:
+    """p += scale·d, block by block: the scaled block is written to a small scratch
+    array that stays in cache, so the update reads p and d and writes p once each
+    (a whole-array temporary would add a write and a read of its own)."""
+    if p.size <= _BLOCK or not (p.flags.c_contiguous and d.flags.c_contiguous):
+        p += np.multiply(d, scale, out=opt._tmp(p, 1))
+        return
+    flat_p, flat_d = p.reshape(-1), d.reshape(-1)
+    scratch = opt._tmp(flat_p[:_BLOCK], 2)
+    for start in range(0, flat_p.size, _BLOCK):
+        block = flat_p[start:start + _BLOCK]
+        scaled = np.multiply(flat_d[start:start + _BLOCK], scale, out=scratch[:block.size])
+        block += scaled
 
 
 def _with_weight_decay(opt: Optimizer, p, g, wd: float):

@@ -77,7 +77,9 @@ class ReLU(Function):
         return x * self.mask
 
     def backward(self, gy):
-        return gy * self.mask  # a new Tensor; gy itself is never modified
+        if is_grad_enabled():  # create_graph: a Tensor product, itself differentiable
+            return gy * self.mask
+        return gy.data * self.mask  # a new array; gy itself is never modified
 
 
 class LeakyReLU(Function):

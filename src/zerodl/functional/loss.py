@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
 from ..backend import get_array_module
-from .activation import _sigmoid_array, logsumexp_array, sigmoid, softmax
+from .activation import _sigmoid_array, sigmoid, softmax
 
 
 class MSELoss(Function):
@@ -42,24 +42,32 @@ class CrossEntropy(Function):
     def forward(self, x, t):
         n, c = _check_logits("cross_entropy", x, t)
         xp = get_array_module(x)
-        log_p = x - logsumexp_array(x, axis=1)
-        self.p = xp.exp(log_p)
+        shifted = x - x.max(axis=1, keepdims=True)  # ≤ 0, so exp never overflows
+        p = xp.exp(shifted)
+        total = p.sum(axis=1, keepdims=True)
+        p /= total
+        self.p = p  # softmax(x), kept for backward
+        log_total = xp.log(total)
         if t.ndim == 1:
             self.onehot = None
-            picked = log_p[xp.arange(n), t]
+            picked = shifted[xp.arange(n), t] - log_total[:, 0]  # log softmax(x)[t], per row
             return -picked.sum(dtype=x.dtype) / x.dtype.type(n)
         self.onehot = t
-        return -(t * log_p).sum(dtype=x.dtype) / x.dtype.type(n)
+        return -(t * (shifted - log_total)).sum(dtype=x.dtype) / x.dtype.type(n)
 
     def backward(self, gl):
         x, t = self.inputs
         n = x.shape[0]
         if is_grad_enabled():  # create_graph: differentiate through softmax again
-            p = softmax(x, axis=1)
+            target = t.data if self.onehot is not None else _onehot(t.data, x.shape[1], x.dtype)
+            return (softmax(x, axis=1) - target) * (gl * (1.0 / n)), None
+        if self.onehot is not None:
+            gx = self.p - self.onehot
         else:
-            p = Tensor(self.p)
-        target = t.data if self.onehot is not None else _onehot(t.data, x.shape[1], x.dtype)
-        return (p - target) * (gl * (1.0 / n)), None
+            gx = self.p.copy()
+            gx[get_array_module(gx).arange(n), t.data] -= 1
+        gx *= gl.data * x.dtype.type(1.0 / n)
+        return gx, None
 
 
 class BinaryCrossEntropyWithLogits(Function):
