@@ -207,6 +207,24 @@ def test_conv2d_first_layer_skips_the_input_gradient(rng, monkeypatch):
     np.testing.assert_allclose(W.grad.data, np.repeat(patch_sum, 3, axis=0), atol=1e-12)
 
 
+@pytest.mark.parametrize("wanted", [(1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 0)],
+                         ids=["x", "W", "b", "W b", "x b", "x W"])
+def test_conv2d_gradients_of_any_subset_of_inputs(wanted, rng):
+    """Each needed gradient equals the one computed when all three are needed (db rides in dW's GEMM)."""
+    arrays = (rng.standard_normal((3, 2, 7, 7)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4))
+    gy = rng.standard_normal((3, 4, 7, 7))
+    full = [param(a) for a in arrays]
+    F.conv2d(*full, pad=1).backward(gy)
+    some = [zd.Tensor(a, requires_grad=bool(w)) for a, w in zip(arrays, wanted)]
+    F.conv2d(*some, pad=1).backward(gy)
+    for t, reference, w in zip(some, full, wanted):
+        if w:
+            np.testing.assert_allclose(t.grad.data, reference.grad.data, rtol=1e-12, atol=1e-12)
+        else:
+            assert t.grad is None
+    np.testing.assert_allclose(full[2].grad.data, gy.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
 def test_conv2d_backward_does_not_modify_the_upstream_gradient(rng):
     x, W = param(rng.standard_normal((2, 2, 5, 5))), param(rng.standard_normal((3, 2, 3, 3)))
     b = param(np.ones(3))

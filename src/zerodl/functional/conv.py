@@ -26,7 +26,7 @@ from ..backend import get_array_module
 # Bytes of patch matrix processed at once: a block stays in the CPU's cache
 # between its copy and its GEMM instead of a round trip through memory, yet
 # is large enough that each GEMM call is worth the BLAS threads' start-up.
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 6 << 20
 
 
 # ---------------------------------------------------------------- public functions
@@ -286,19 +286,14 @@ class Conv2d(Function):
         patches = self.patches = _Patches(g, dtype.itemsize)
         xflat = self.xflat = patches.pad(x.astype(dtype, copy=False))
         Wm = W.reshape(FN, -1).astype(dtype, copy=False)
+        if b is not None:  # the bias rides in the GEMM: a column of W times a row of ones
+            Wm = xp.concatenate([Wm, b.astype(dtype, copy=False).reshape(FN, 1)], axis=1)
         y = xp.empty((g.N, FN, g.OH, g.OW), dtype=dtype)
-        bias = None if b is None else b.astype(dtype, copy=False).reshape(1, FN, 1, 1)
         for n0, m in patches.blocks():
-            col = _scratch("col", xp, (patches.K, m * patches.P), dtype)
-            xp.copyto(col.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
-                      patches.view(xflat, n0, m))
+            col = _patch_matrix(patches, xflat, n0, m, ones_row=b is not None)
             out = _scratch("out", xp, (FN, m * patches.P), dtype)
             xp.matmul(Wm, col, out=out)
-            src = patches.output_view(out, m)
-            if bias is None:
-                y[n0:n0 + m] = src
-            else:
-                xp.add(src, bias, out=y[n0:n0 + m])
+            y[n0:n0 + m] = patches.output_view(out, m)
         return y
 
     def backward(self, gy):
@@ -306,19 +301,22 @@ class Conv2d(Function):
             return self._backward_graph(gy)
         x, W = self.inputs[:2]
         need = self.needs_input_grad
-        gxa, gWa = self._backward_arrays(gy.data, W.data, need[0], need[1])
+        need_b = len(self.inputs) == 3 and need[2]
+        gxa, gWa, gba = self._backward_arrays(gy.data, W.data, need[0], need[1], need_b)
         gx = Tensor(gxa.astype(x.dtype, copy=False)) if gxa is not None else None
         gW = Tensor(gWa.astype(W.dtype, copy=False)) if gWa is not None else None
         if len(self.inputs) == 2:
             return gx, gW
-        b = self.inputs[2]
-        gb = Tensor(gy.data.sum(axis=(0, 2, 3)).astype(b.dtype, copy=False)) if need[2] else None
+        gb = Tensor(gba.astype(self.inputs[2].dtype, copy=False)) if need_b else None
         return gx, gW, gb
 
-    def _backward_arrays(self, gy, W, need_x: bool, need_W: bool):
+    def _backward_arrays(self, gy, W, need_x: bool, need_W: bool, need_b: bool = False):
+        """(dx, dW, db) as arrays, None where not needed.
+
+        dWᵀ and db come from one GEMM, [col; 1] · gyᵀ: the row of ones sums gy
+        over every output position, which is db.
+        """
         g, patches, xflat = self.geom, self.patches, self.xflat
-        if not (need_x or need_W):
-            return None, None
         xp = get_array_module(gy)
         dtype = xflat.dtype
         gy = gy.astype(dtype, copy=False)
@@ -332,10 +330,8 @@ class Conv2d(Function):
             gwide = _scratch("gwide", xp, (FN, m * P), dtype)
             patches.clear_discarded(gwide, m)  # the wide layout's extra outputs get no gradient
             patches.output_view(gwide, m)[...] = gy[n0:n0 + m]
-            col = _scratch("col", xp, (K, m * P), dtype)
-            if need_W:
-                xp.copyto(col.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
-                          patches.view(xflat, n0, m))
+            if need_W or need_b:
+                col = _patch_matrix(patches, xflat, n0, m, ones_row=True, copy_patches=need_W)
                 # dWᵀ = col · gyᵀ: the same product as gy · colᵀ, but with two BLAS
                 # threads on busy cores this orientation measured far faster
                 if gWT is None:
@@ -344,14 +340,16 @@ class Conv2d(Function):
                     tmp = xp.matmul(col, gwide.T, out=tmp)
                     gWT += tmp
             if need_x:
-                dcol = xp.matmul(WmT, gwide, out=col)
+                dcol = xp.matmul(WmT, gwide, out=_scratch("col", xp, (K + 1, m * P), dtype)[:K])
                 dcol = dcol.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R)
                 target = patches.view(gxflat, n0, m)
                 for i in range(g.FH):
                     for j in range(g.FW):
                         target[:, i, j] += dcol[:, i, j]
         gx = patches.crop(gxpad) if need_x else None
-        return gx, (gWT.T.reshape(W.shape) if need_W else None)
+        gW = gWT[:K].T.reshape(W.shape) if need_W else None
+        gb = gWT[-1].copy() if need_b else None
+        return gx, gW, gb
 
     def _backward_graph(self, gy):
         """Backward with Tensor operations (im2col, matmul, col2im), for create_graph."""
@@ -375,6 +373,21 @@ class Conv2d(Function):
         if need[2]:
             gb = sum(gy, axis=(0, 2, 3))
         return gx, gW, gb
+
+
+def _patch_matrix(patches: _Patches, xflat, n0: int, m: int, ones_row: bool,
+                  copy_patches: bool = True):
+    """The (K, m·P) patch matrix of samples n0..n0+m in a scratch array, with a
+    (K+1)-th row of ones under it when ``ones_row`` (for the bias)."""
+    g, K = patches.g, patches.K
+    xp = get_array_module(xflat)
+    col = _scratch("col", xp, (K + ones_row, m * patches.P), xflat.dtype)
+    if copy_patches:
+        xp.copyto(col[:K].reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
+                  patches.view(xflat, n0, m))
+    if ones_row:
+        col[K] = 1
+    return col if copy_patches else col[K:]
 
 
 _scratch_buffers = threading.local()
