@@ -314,18 +314,21 @@ class Conv2d(Function):
         """(dx, dW, db) as arrays, None where not needed.
 
         dWᵀ and db come from one GEMM, [col; 1] · gyᵀ: the row of ones sums gy
-        over every output position, which is db.
+        over every output position, which is db. At stride 1, dx is itself a
+        convolution: gy, padded by FH-1-ph, with the filters flipped and their
+        in/out channels swapped (no scatter-add); otherwise dx = col2im(Wᵀ · gy).
         """
         g, patches, xflat = self.geom, self.patches, self.xflat
         xp = get_array_module(gy)
         dtype = xflat.dtype
         gy = gy.astype(dtype, copy=False)
         FN, K, P = W.shape[0], patches.K, patches.P
-        WmT = xp.ascontiguousarray(W.reshape(FN, K).T, dtype=dtype)  # a transposed view is slower
+        gathered = need_x and g.stride == (1, 1) and g.ph < g.FH and g.pw < g.FW
         gWT = tmp = None
-        gxflat = gxpad = None
-        if need_x:
+        gxflat = gxpad = WmT = None
+        if need_x and not gathered:
             gxflat, gxpad = patches.zeros(xp, dtype)
+            WmT = xp.ascontiguousarray(W.reshape(FN, K).T, dtype=dtype)  # a transposed view is slower
         for n0, m in patches.blocks():
             gwide = _scratch("gwide", xp, (FN, m * P), dtype)
             patches.clear_discarded(gwide, m)  # the wide layout's extra outputs get no gradient
@@ -339,14 +342,20 @@ class Conv2d(Function):
                 else:
                     tmp = xp.matmul(col, gwide.T, out=tmp)
                     gWT += tmp
-            if need_x:
+            if need_x and not gathered:
                 dcol = xp.matmul(WmT, gwide, out=_scratch("col", xp, (K + 1, m * P), dtype)[:K])
                 dcol = dcol.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R)
                 target = patches.view(gxflat, n0, m)
                 for i in range(g.FH):
                     for j in range(g.FW):
                         target[:, i, j] += dcol[:, i, j]
-        gx = patches.crop(gxpad) if need_x else None
+        gx = None
+        if gathered:
+            flipped = xp.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
+            full = _Geometry.make("conv2d", gy.shape, g.FH, g.FW, 1, (g.FH - 1 - g.ph, g.FW - 1 - g.pw))
+            gx = Conv2d(full).forward(gy, flipped)
+        elif need_x:
+            gx = patches.crop(gxpad)
         gW = gWT[:K].T.reshape(W.shape) if need_W else None
         gb = gWT[-1].copy() if need_b else None
         return gx, gW, gb
