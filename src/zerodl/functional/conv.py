@@ -39,7 +39,8 @@ def conv2d(x, W, b=None, stride=1, pad=0) -> Tensor:
     are ints or (h, w) pairs, zero padding on both sides. Output (N, FN, OH, OW)
     with OH = (H + 2·ph - FH) // sh + 1. The book's Convolution layer (ch. 7.4):
     forward is im2col + one GEMM; backward gives dW = gyᵀ·col, db = Σ gy and
-    dx = col2im(gy·W) (skipped when x needs no gradient, as for a first layer).
+    dx = col2im(gy·W), which at stride 1 equals the convolution of gy with the
+    flipped filters (skipped when x needs no gradient, as for a first layer).
     """
     like = W if isinstance(W, Tensor) else None
     x, W = as_tensor(x, like), as_tensor(W, like)
