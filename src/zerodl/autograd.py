@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from .backend import as_numpy, get_array_module
+from .backend import as_numpy, device_of, get_array_module
 
 DEFAULT_DTYPE = np.float32
 
@@ -229,7 +229,10 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
     if like is not None and like.data.dtype.kind == "f" and np.ndim(x) == 0 \
             and not hasattr(x, "__cuda_array_interface__"):
         xp = get_array_module(like.data)
-        return _wrap(xp.asarray(x, dtype=like.data.dtype))
+        if xp is np:
+            return _wrap(np.asarray(x, dtype=like.data.dtype))
+        # On the GPU a kernel fills the scalar in: no host-to-device copy, which would wait for the GPU
+        return _wrap(xp.full((), x, dtype=like.data.dtype))
     return _wrap(_to_array(x))
 
 
@@ -246,6 +249,14 @@ def _named_error(f, xs, error: ValueError) -> ValueError:
     shapes = ", ".join(str(tuple(x.shape)) for x in xs)
     hint = " (shapes must be equal or broadcastable)" if "broadcast" in message else ""
     return ValueError(f"{name.lower()}: {message}; inputs {shapes}{hint}")
+
+
+def _device_error(f, xs) -> TypeError:
+    where = ", ".join(f"{device_of(x)} {tuple(x.shape)}" for x in xs)
+    return TypeError(
+        f"{type(f).__name__.lower()}: inputs are on different devices ({where}); put them on "
+        "one device: model.to('gpu'), DataLoader(..., device='gpu') or zerodl.backend.to_device"
+    )
 
 
 def _no_grads(n: int) -> tuple[bool, ...]:
@@ -301,6 +312,10 @@ class Function:
             ys = self.forward(*[x.data for x in xs])
         except ValueError as e:  # NumPy's own message (e.g. broadcasting) names no operation
             raise _named_error(self, xs, e) from None
+        except TypeError:  # CuPy refuses NumPy arrays: say which inputs are where
+            if len({device_of(x) for x in xs}) > 1:
+                raise _device_error(self, xs) from None
+            raise
         self.inputs = xs
         outputs = [_wrap(ys)] if type(ys) is not tuple else [_wrap(y) for y in ys]
         self.outputs = ()  # outputs of an earlier call no longer belong to this node
@@ -458,6 +473,13 @@ def _base(array):
     return array
 
 
+def _writeable(array) -> bool:
+    """False for read-only arrays (NumPy's broadcast views); CuPy has no such flag, so its
+    broadcast views (a zero stride) count as read-only too."""
+    writeable = getattr(array.flags, "writeable", None)
+    return (0 not in array.strides) if writeable is None else writeable
+
+
 def _mark_handed_out(t: Tensor, handed_out: dict) -> bool:
     """Remember ``t``'s buffer as owned; True if it was owned already (then it must be copied)."""
     base = _base(t.data)
@@ -480,7 +502,7 @@ def _accumulate_grad(x: Tensor, gx: Tensor, handed_out: dict) -> None:
         x.grad = gx if x.grad is None else x.grad + gx
     elif x.grad is None:
         shared = _mark_handed_out(gx, handed_out)
-        if shared or gx.dtype != x.dtype or not gx.data.flags.writeable:
+        if shared or gx.dtype != x.dtype or not _writeable(gx.data):
             gx = _wrap(gx.data.astype(x.dtype))  # always a copy
             _mark_handed_out(gx, handed_out)
         x.grad = gx

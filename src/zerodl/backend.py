@@ -20,12 +20,12 @@ gpu_available: bool = _cupy is not None
 def get_array_module(*arrays):
     """Return ``cupy`` if any of ``arrays`` is a CuPy array, else ``numpy``.
 
-    Tensors are looked through to their ``.data``.
+    Tensors are looked through to their ``.data``. (An array's own ``.data`` is
+    no array: a memoryview in NumPy, a device pointer in CuPy.)
     """
     if _cupy is not None:
         for a in arrays:
-            a = getattr(a, "data", a)
-            if isinstance(a, _cupy.ndarray):
+            if isinstance(a, _cupy.ndarray) or isinstance(getattr(a, "data", None), _cupy.ndarray):
                 return _cupy
     return np
 
@@ -48,4 +48,30 @@ def as_cupy(x):
             "zerodl: CuPy is not installed or no CUDA device is visible; "
             "install it with `pip install zerodl[gpu]` on a machine with an NVIDIA GPU"
         )
-    return _cupy.asarray(getattr(x, "data", x))
+    if hasattr(x, "requires_grad"):  # a Tensor: its array (an ndarray's .data is a memoryview)
+        x = x.data
+    return _cupy.asarray(x)
+
+
+DEVICES = ("cpu", "gpu", "cuda")
+
+
+def to_device(x, device: str):
+    """``x`` (an array) on ``device``: "cpu" gives a NumPy array, "gpu" (or "cuda") a CuPy one.
+
+    An array already there is returned as it is (no copy).
+    """
+    return as_numpy(x) if device_name(device) == "cpu" else as_cupy(x)
+
+
+def device_of(x) -> str:
+    """"gpu" when ``x`` (an array or Tensor) lives on the GPU, else "cpu"."""
+    return "cpu" if get_array_module(x) is np else "gpu"
+
+
+def device_name(device: str) -> str:
+    """"cpu" or "gpu" for a device name ("cuda" is "gpu"); a clear error for any other."""
+    name = str(device).lower()
+    if name not in DEVICES:
+        raise ValueError(f"zerodl: unknown device {device!r}; use 'cpu' or 'gpu'")
+    return "cpu" if name == "cpu" else "gpu"

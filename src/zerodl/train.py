@@ -30,7 +30,7 @@ import numpy as np
 
 from . import random as zrandom
 from .autograd import Tensor, no_grad
-from .backend import as_numpy
+from .backend import device_of, get_array_module, to_device
 
 __all__ = ["fit", "evaluate", "History", "TrainingInterrupted", "save_checkpoint",
            "load_checkpoint", "checkpoint_epoch"]
@@ -123,6 +123,10 @@ def fit(
     ``on_step(epoch, step, loss)`` runs after every update and
     ``on_epoch_end(epoch, history)`` after every epoch.
 
+    Batches go where the model's parameters are: after ``model.to("gpu")``
+    each NumPy batch is copied to the GPU (a loader made with
+    ``device="gpu"`` hands out GPU batches already, with no copy per batch).
+
     Ctrl-C raises ``TrainingInterrupted`` (a KeyboardInterrupt) once the
     checkpoint of the last completed epoch is on disk; its message says how to
     resume.
@@ -186,6 +190,7 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
 
     was_training = getattr(model, "training", True)
     model.eval()
+    device = _model_device(model)
     total_loss = 0.0
     correct = 0
     n = 0
@@ -195,6 +200,8 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
     try:
         with no_grad():
             for x, t in bar:
+                if device != "cpu":
+                    x, t = to_device(x, device), to_device(t, device)
                 y = model(_as_input(x))
                 size = len(t)
                 n += size
@@ -212,7 +219,7 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
     if n == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     loss = total_loss / n if loss_fn is not None else None
-    return loss, (correct / n if has_accuracy else None)
+    return loss, (int(correct) / n if has_accuracy else None)
 
 
 # ------------------------------------------------------------ one epoch
@@ -224,10 +231,13 @@ def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, met
     correct = 0
     n = 0
     has_accuracy = metric == "accuracy"
+    device = _model_device(model)
     bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", total=_length(loader), leave=False,
                unit="batch", dynamic_ncols=True, disable=None if progress else True)
     try:
         for step, (x, t) in enumerate(bar, start=1):
+            if device != "cpu":
+                x, t = to_device(x, device), to_device(t, device)
             y = model(_as_input(x))
             loss = loss_fn(y, t)
             optimizer.zero_grad()
@@ -251,7 +261,7 @@ def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, met
             if not bar.disable and (step % 10 == 0 or step == bar.total):
                 postfix = {"loss": f"{total_loss / n:.4f}"}
                 if has_accuracy:
-                    postfix["acc"] = f"{correct / n:.2%}"
+                    postfix["acc"] = f"{int(correct) / n:.2%}"
                 bar.set_postfix(postfix, refresh=False)
             if on_step is not None:
                 on_step(epoch, step, value)
@@ -259,11 +269,17 @@ def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, met
         bar.close()
     if n == 0:
         raise ValueError("fit: the training loader yielded no batches")
-    return total_loss / n, (correct / n if has_accuracy else None)
+    return total_loss / n, (int(correct) / n if has_accuracy else None)
 
 
 def _as_input(x):
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _model_device(model) -> str:
+    """"gpu" when the model's parameters live on the GPU, else "cpu" (also for no parameters)."""
+    params = model.parameters() if hasattr(model, "parameters") else ()
+    return device_of(params[0]) if params else "cpu"
 
 
 def _length(loader) -> int | None:
@@ -273,22 +289,25 @@ def _length(loader) -> int | None:
         return None
 
 
-def _correct(y, t) -> int | None:
+def _correct(y, t):
     """How many rows of output ``y`` pick the right class; None when ``t`` is not a class target.
 
     Integer labels (N,) are compared with argmax over classes (with a single
     output column: the sign of the logit); one-hot targets (N, C) with their own
     argmax. Float targets of any other shape mean regression: no accuracy.
+    The count stays where ``y`` is (a NumPy integer, or a 0-d CuPy array: no
+    wait for the GPU per step); ``int()`` reads it.
     """
-    y = as_numpy(y.data if isinstance(y, Tensor) else y)
-    t = as_numpy(t.data if isinstance(t, Tensor) else t)
+    y = y.data if isinstance(y, Tensor) else y
+    t = t.data if isinstance(t, Tensor) else t
+    t = get_array_module(y).asarray(t)
     if y.ndim != 2:
         return None
     if t.dtype.kind in "iub" and t.ndim == 1:
         pred = (y[:, 0] > 0).astype(t.dtype) if y.shape[1] == 1 else y.argmax(axis=1)
-        return int((pred == t).sum())
+        return (pred == t).sum()
     if t.ndim == 2 and t.shape == y.shape and y.shape[1] > 1:
-        return int((y.argmax(axis=1) == t.argmax(axis=1)).sum())
+        return (y.argmax(axis=1) == t.argmax(axis=1)).sum()
     return None
 
 

@@ -2,6 +2,7 @@
 
     zerodl train --dataset mnist --model simple-convnet --epochs 5 --out runs/cnn
     zerodl train --resume runs/cnn --epochs 10        # continue the same run to 10 epochs
+    zerodl train --model simple-convnet --device gpu  # on an NVIDIA GPU (pip install 'zerodl[gpu]')
 
 The run's folder receives config.json (the resolved settings), checkpoint.npz
 (after every epoch), model.npz (the trained parameters with the settings, for
@@ -83,6 +84,9 @@ def add_parser(subparsers):
                    help="folder for the outputs (default: runs/MODEL-DATASET)")
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run saved in DIR (its checkpoint and settings)")
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                   help="where to train: cpu (NumPy) or gpu (CuPy, needs an NVIDIA GPU and "
+                        "`pip install 'zerodl[gpu]'`; default: cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(parser=p)
     return p
@@ -94,6 +98,13 @@ def run(args) -> int:
 
     from .. import train as zt
 
+    if args.device == "gpu":
+        from ..backend import gpu_available
+
+        if not gpu_available:
+            print("zerodl train: --device gpu needs CuPy and an NVIDIA GPU; install it with "
+                  "`pip install 'zerodl[gpu]'` (or train with --device cpu)", file=sys.stderr)
+            return 2
     try:
         data = load_data(config)
     except (OSError, ValueError) as e:
@@ -115,15 +126,15 @@ def run(args) -> int:
     from ..random import manual_seed
 
     manual_seed(config["seed"])
-    model = build_model(config)
+    model = build_model(config).to(args.device)  # before the optimizer: its state follows
     optimizer = build_optimizer(config, model)
     scheduler = build_scheduler(config, optimizer)
     loss_fn = build_loss(config)
     train_loader = zdata.DataLoader((data["x_train"], data["y_train"]), config["batch_size"],
-                                    shuffle=True, seed=config["seed"])
-    test_loader = test_loader_for(config, data)
+                                    shuffle=True, seed=config["seed"], device=args.device)
+    test_loader = test_loader_for(config, data, device=args.device)
 
-    _print_header(config, out, resume)
+    _print_header(config, out, resume, args.device)
     report = _EpochReport(config)
     try:
         history = zt.fit(model, loss_fn, optimizer, train_loader, test_loader, config["epochs"],
@@ -209,7 +220,7 @@ def _resolve(args, parser) -> tuple[dict, Path]:
         if clash:
             names = ", ".join("--" + k.replace("_", "-") for k in clash)
             parser.error(f"--resume uses the saved settings; {names} differ from them "
-                         "(only --epochs and --no-progress may change)")
+                         "(only --epochs, --device and --no-progress may change)")
         if args.epochs is not None:
             config["epochs"] = args.epochs
         return config, out
@@ -332,11 +343,11 @@ def build_scheduler(config, optimizer):
     return None
 
 
-def test_loader_for(config, data):
+def test_loader_for(config, data, device: str | None = None):
     from .. import data as zdata
 
     return zdata.DataLoader((data["x_test"], data["y_test"]), EVAL_BATCH[config["model"]],
-                            shuffle=False)
+                            shuffle=False, device=device)
 
 
 def save_model(path: Path, model, config) -> None:
@@ -398,7 +409,7 @@ class _EpochReport:
         print(line, flush=True)
 
 
-def _print_header(config, out, resume) -> None:
+def _print_header(config, out, resume, device: str = "cpu") -> None:
     what = (f"{config['model']} on {config['dataset']} ({config['train_size']:,} training / "
             f"{config['test_size']:,} test samples)")
     how = (f"{config['optimizer']} lr={config['lr']:g}, batch {config['batch_size']}, "
@@ -407,6 +418,8 @@ def _print_header(config, out, resume) -> None:
         how += f", weight decay {config['weight_decay']:g}"
     if config["schedule"] != "constant":
         how += f", {config['schedule']} schedule"
+    if device != "cpu":
+        how += f", on the {device.upper()}"
     if resume:
         from .. import train as zt
 

@@ -18,6 +18,10 @@ over the same dataset makes the next ``iter(loader)`` continue with the very
 batches the saved loader would have produced next. Saved between epochs, the
 next epoch gets the same permutation; saved mid-epoch (after k batches), the next
 iteration re-makes that epoch's permutation and starts at batch k.
+
+On a GPU: ``DataLoader(..., device="gpu")`` copies the dataset's arrays to the
+GPU once and cuts every batch there (CuPy arrays), for a model moved with
+``model.to("gpu")``; the shuffling is the same as on the CPU.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..backend import as_cupy, device_name, to_device
 from ..random import default_rng
 
 
@@ -41,7 +46,9 @@ class DataLoader:
     permutation drawn from ``self.generator`` (``np.random.default_rng(seed)``,
     or derived from ``zerodl.random.default_rng()`` when ``seed`` is None).
     ``len(loader)`` is the number of batches per epoch; with ``drop_last=True``
-    a final batch smaller than `batch_size` is left out.
+    a final batch smaller than `batch_size` is left out. ``device``: "gpu" puts
+    the arrays on the GPU once (CuPy) and yields GPU batches, "cpu" yields NumPy
+    batches; None (the default) leaves the arrays where they are.
     """
 
     def __init__(
@@ -51,6 +58,7 @@ class DataLoader:
         shuffle: bool = True,
         drop_last: bool = False,
         seed: int | None = None,
+        device: str | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
@@ -60,7 +68,10 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.device = None if device is None else device_name(device)
         self._arrays = _as_arrays(dataset)
+        if self._arrays is not None and self.device is not None:
+            self._arrays = tuple(to_device(a, self.device) for a in self._arrays)
         self._n = len(self._arrays[0]) if self._arrays is not None else len(dataset)
         if seed is None:
             seed = int(default_rng().integers(2**63))
@@ -78,6 +89,8 @@ class DataLoader:
     def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
         start_state = copy.deepcopy(self.generator.bit_generator.state)
         order = self.generator.permutation(self._n) if self.shuffle else None
+        if order is not None and self.device == "gpu" and self._arrays is not None:
+            order = as_cupy(order)  # one copy per epoch, not one per batch
         first, self._resume_at = self._resume_at, 0
         self._epoch_start, self._position = start_state, first
         for b in range(first, len(self)):
@@ -94,7 +107,10 @@ class DataLoader:
             return tuple(a[index] for a in self._arrays)
         if isinstance(index, slice):
             index = np.arange(index.start, index.stop)
-        return tuple(self.dataset[index])
+        batch = tuple(self.dataset[index])
+        if self.device is not None:
+            batch = tuple(to_device(a, self.device) for a in batch)
+        return batch
 
     def state_dict(self) -> dict:
         """Where the shuffling stands: ``{"generator": ..., "position": ..., "epoch": ...}``.
@@ -134,9 +150,9 @@ class DataLoader:
 def _as_arrays(dataset) -> tuple[np.ndarray, ...] | None:
     """The dataset's arrays when it is a tuple of arrays or has .images/.labels, else None."""
     if isinstance(dataset, (tuple, list)):
-        arrays = tuple(np.asarray(a) for a in dataset)
+        arrays = tuple(_array(a) for a in dataset)
     elif hasattr(dataset, "images") and hasattr(dataset, "labels"):
-        arrays = (np.asarray(dataset.images), np.asarray(dataset.labels))
+        arrays = (_array(dataset.images), _array(dataset.labels))
     elif hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
         return None
     else:
@@ -155,3 +171,8 @@ def _as_arrays(dataset) -> tuple[np.ndarray, ...] | None:
             "their first dimensions must match"
         )
     return arrays
+
+
+def _array(a):
+    """``a`` as an array: NumPy for array-likes, a GPU (CuPy) array stays as it is."""
+    return a if hasattr(a, "__cuda_array_interface__") else np.asarray(a)

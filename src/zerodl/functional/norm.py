@@ -8,7 +8,7 @@ dropout drops units in training and is the identity in evaluation.
 from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
-from ..backend import get_array_module
+from ..backend import device_of, get_array_module
 from ..random import default_rng
 
 
@@ -67,6 +67,12 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training: bool,
         raise ValueError(f"batch_norm: momentum must be in [0, 1], got {momentum}")
     stats = None if use_batch else (running_mean, running_var)
     update = (running_mean, running_var) if training and running_mean is not None else None
+    if update is not None and any(get_array_module(a) is not xp for a in update):
+        raise TypeError(
+            f"batch_norm: x is on the {device_of(x)}, running_mean on the {device_of(running_mean)} "
+            f"and running_var on the {device_of(running_var)}; they must be on one device "
+            "(model.to(...) moves a module's buffers with its parameters)"
+        )
     return BatchNorm(stats, update, momentum, eps)(x, gamma, beta)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import builtins
 
+import numpy as np
+
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
 
@@ -363,4 +365,16 @@ def getitem(x, index) -> Tensor:
         index = index.data
     elif isinstance(index, tuple):
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    xp = get_array_module(x)
+    if xp is not np:  # index arrays go where x is (CuPy's add.at wants them there)
+        index = _index_on(xp, index)
     return GetItem(index)(x)
+
+
+def _index_on(xp, index):
+    """``index`` with its NumPy arrays and lists of ints as ``xp`` arrays (slices and ints unchanged)."""
+    if isinstance(index, tuple):
+        return tuple(_index_on(xp, i) for i in index)
+    if isinstance(index, (list, np.ndarray)):
+        return xp.asarray(index)
+    return index

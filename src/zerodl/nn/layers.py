@@ -84,7 +84,7 @@ class _BatchNorm(Module):
         self.register_buffer("running_var", np.ones(self.num_features, np.float32))
 
     def forward(self, x):
-        shape = np.shape(getattr(x, "data", x))
+        shape = np.shape(x)
         if len(shape) != self.ndim or shape[1] != self.num_features:
             raise ValueError(
                 f"{type(self).__name__}({self.num_features}): expected input {self.layout} with "
@@ -146,7 +146,7 @@ class Flatten(Module):
         self.start_dim = start_dim
 
     def forward(self, x):
-        shape = np.shape(getattr(x, "data", x))
+        shape = np.shape(x)
         return F.reshape(x, *shape[:self.start_dim], -1)
 
 

@@ -66,8 +66,8 @@ class MLP(Module):
         self.layers = Sequential(*layers)
 
     def forward(self, x):
-        if np.ndim(getattr(x, "data", x)) > 2:
-            x = F.reshape(x, np.shape(getattr(x, "data", x))[0], -1)
+        if np.ndim(x) > 2:
+            x = F.reshape(x, np.shape(x)[0], -1)
         return self.layers(x)
 
 
@@ -147,7 +147,7 @@ def _conv_out(size: int, k: int, stride: int, pad: int) -> int:
 
 
 def _as_images(x, input_shape):
-    shape = np.shape(getattr(x, "data", x))
+    shape = np.shape(x)
     if len(shape) == 2 and shape[1] == int(np.prod(input_shape)):
         return F.reshape(x, shape[0], *input_shape)
     return x

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import as_cupy, as_numpy, get_array_module
+from ..backend import DEVICES, as_cupy, as_numpy, get_array_module
 
 
 class Parameter(Tensor):
@@ -190,7 +190,7 @@ class Module:
         buffers follow the parameters' dtype when they are created.
         """
         if isinstance(target, str):
-            if target.lower() not in ("cpu", "gpu", "cuda"):
+            if target.lower() not in DEVICES:
                 raise ValueError(f"Module.to: unknown device {target!r}; use 'cpu' or 'gpu'")
             move = as_numpy if target.lower() == "cpu" else as_cupy
             convert_param = convert_buffer = move
@@ -252,7 +252,7 @@ class Module:
         for key, (owner, attr) in targets.items():
             if key in state:
                 have = getattr(owner, attr).shape
-                got = np.shape(getattr(state[key], "data", state[key]))
+                got = np.shape(_array_of(state[key]))
                 if tuple(got) != tuple(have):
                     mismatched.append((key, tuple(have), tuple(got)))
         if mismatched or (strict and (missing or unexpected)):
@@ -260,7 +260,7 @@ class Module:
         for key, (owner, attr) in targets.items():
             if key in state:
                 dst = getattr(owner, attr)
-                src = getattr(state[key], "data", state[key])
+                src = _array_of(state[key])
                 xp = get_array_module(dst)
                 dst[...] = xp.asarray(src).astype(dst.dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
@@ -357,6 +357,11 @@ class ModuleList(Module):
 # ---------------------------------------------------------------- helpers
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
+
+
+def _array_of(value):
+    """The array of a Tensor, or ``value`` itself (an array's own ``.data`` is a raw buffer)."""
+    return value.data if isinstance(value, Tensor) else value
 
 
 def _check_buffer(name: str, value):
