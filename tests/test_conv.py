@@ -155,6 +155,12 @@ def test_conv2d_ignores_whatever_its_reused_scratch_buffers_hold(rng):
     np.testing.assert_allclose(xt.grad.data[:, :, 5, 5], np.tile(W.sum(axis=(0, 2, 3)), (3, 1)),
                                atol=1e-12)
     assert np.isfinite(xt.grad.data).all()
+    first = xt.grad.data.copy()  # every scratch buffer backward uses exists now: spoil them all
+    for buf in conv_module._scratch_buffers.pool.values():
+        buf.fill(np.nan)
+    xt.grad = None
+    F.conv2d(xt, Wt, pad=1).backward(np.ones(y.shape))
+    np.testing.assert_array_equal(xt.grad.data, first)
 
 
 @pytest.mark.parametrize("xs", [(2, 1, 10, 10), (1, 1, 22, 22)])  # wide rows; rows and columns

@@ -224,10 +224,24 @@ class _Patches:
         for n0 in range(0, self.g.N, self.block):
             yield n0, min(self.block, self.g.N - n0)
 
-    def pad(self, x):
-        """x zero-padded into the channel-major flat buffer that ``view`` reads."""
-        flat, view = self.zeros(get_array_module(x), x.dtype)
-        g = self.g
+    def pad(self, x, scratch: str | None = None):
+        """x zero-padded into the channel-major flat buffer that ``view`` reads.
+
+        With a ``scratch`` name the buffer is a reused scratch array (for an input
+        needed only during this call) and only its border is zeroed.
+        """
+        xp, g = get_array_module(x), self.g
+        if scratch is None:
+            flat, view = self.zeros(xp, x.dtype)
+        else:
+            n = g.N * g.C * g.Hp * g.Wp
+            flat = _scratch(scratch, xp, (n + self.tail,), x.dtype)
+            view = flat[:n].reshape(g.C, g.N, g.Hp, g.Wp)
+            flat[n:] = 0
+            view[:, :, :g.ph] = 0
+            view[:, :, g.ph + g.H:] = 0
+            view[:, :, :, :g.pw] = 0
+            view[:, :, :, g.pw + g.W:] = 0
         view[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W] = x.transpose(1, 0, 2, 3)
         return flat
 
@@ -276,8 +290,9 @@ class Conv2d(Function):
     from it (cheaper than keeping the whole patch matrix in memory).
     """
 
-    def __init__(self, geom: _Geometry):
+    def __init__(self, geom: _Geometry, input_scratch: str | None = None):
         self.geom = geom
+        self.input_scratch = input_scratch  # set when the padded input need not outlive the call
 
     def forward(self, x, W, b=None):
         xp = get_array_module(x)
@@ -285,7 +300,7 @@ class Conv2d(Function):
         g = self.geom
         FN = W.shape[0]
         patches = self.patches = _Patches(g, dtype.itemsize)
-        xflat = self.xflat = patches.pad(x.astype(dtype, copy=False))
+        xflat = self.xflat = patches.pad(x.astype(dtype, copy=False), self.input_scratch)
         Wm = W.reshape(FN, -1).astype(dtype, copy=False)
         if b is not None:  # the bias rides in the GEMM: a column of W times a row of ones
             Wm = xp.concatenate([Wm, b.astype(dtype, copy=False).reshape(FN, 1)], axis=1)
@@ -354,7 +369,7 @@ class Conv2d(Function):
         if gathered:
             flipped = xp.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
             full = _Geometry.make("conv2d", gy.shape, g.FH, g.FW, 1, (g.FH - 1 - g.ph, g.FW - 1 - g.pw))
-            gx = Conv2d(full).forward(gy, flipped)
+            gx = Conv2d(full, input_scratch="gypad").forward(gy, flipped)
         elif need_x:
             gx = patches.crop(gxpad)
         gW = gWT[:K].T.reshape(W.shape) if need_W else None
