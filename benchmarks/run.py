@@ -19,6 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# Pause before each system's round: the previous worker's BLAS/OpenMP threads spin for
+# a while after their last task, and must not take a core from the next system.
+SETTLE_SECONDS = 0.3
+
 ROOT = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -146,6 +150,7 @@ class Pool:
         for r in range(rounds):
             names = list(self.workers)
             for name in names if r % 2 == 0 else reversed(names):
+                time.sleep(SETTLE_SECONDS)
                 answer = self.ask(name, message)
                 if answer is not None:
                     answers[name].append(answer)
