@@ -80,14 +80,7 @@ def zerodl_cases() -> dict[str, Callable[[], float]]:
         except Exception as exc:  # an operation zerodl does not have (yet): skip its cases
             cases[f"{name}_fwd"] = _missing(exc)
             return
-
-        def fwd_bwd():
-            for leaf in leaves:
-                leaf.grad = None
-            return _clock(lambda: forward().backward(gy))
-
-        cases[f"{name}_fwd"] = lambda: _clock(forward)
-        cases[f"{name}_fwd_bwd"] = fwd_bwd
+        _add_pair(cases, name, forward, leaves, gy)
 
     for name, (_, _, pad, x_grad) in CONV_SHAPES.items():
         x = zd.Tensor(a[f"{name}_x"], requires_grad=x_grad)
@@ -118,6 +111,19 @@ def zerodl_cases() -> dict[str, Callable[[], float]]:
     return cases
 
 
+def _add_pair(cases: dict, name: str, forward, leaves, gy) -> None:
+    """Register ``{name}_fwd`` (forward alone) and ``{name}_fwd_bwd`` (forward, then
+    backward of ``gy`` with the leaves' gradients cleared first); zerodl and PyTorch alike."""
+
+    def fwd_bwd():
+        for leaf in leaves:
+            leaf.grad = None
+        return _clock(lambda: forward().backward(gy))
+
+    cases[f"{name}_fwd"] = lambda: _clock(forward)
+    cases[f"{name}_fwd_bwd"] = fwd_bwd
+
+
 # ---------------------------------------------------------------- PyTorch
 def torch_cases() -> dict[str, Callable[[], float]]:
     import torch
@@ -127,15 +133,7 @@ def torch_cases() -> dict[str, Callable[[], float]]:
     cases: dict[str, Callable[[], float]] = {}
 
     def pair(name, forward, leaves):
-        gy = torch.ones_like(forward())
-
-        def fwd_bwd():
-            for leaf in leaves:
-                leaf.grad = None
-            return _clock(lambda: forward().backward(gy))
-
-        cases[f"{name}_fwd"] = lambda: _clock(forward)
-        cases[f"{name}_fwd_bwd"] = fwd_bwd
+        _add_pair(cases, name, forward, leaves, torch.ones_like(forward()))
 
     for name, (_, _, pad, x_grad) in CONV_SHAPES.items():
         x = a[f"{name}_x"].clone().requires_grad_(x_grad)
