@@ -340,17 +340,18 @@ class Conv2d(Function):
         gy = gy.astype(dtype, copy=False)
         FN, K, P = W.shape[0], patches.K, patches.P
         gathered = need_x and g.stride == (1, 1) and g.ph < g.FH and g.pw < g.FW
+        scattered = need_x and not gathered  # dx = col2im(Wᵀ · gy), block by block
         gWT = tmp = None
         gxflat = gxpad = WmT = None
-        if need_x and not gathered:
+        if scattered:
             gxflat, gxpad = patches.zeros(xp, dtype)
             WmT = xp.ascontiguousarray(W.reshape(FN, K).T, dtype=dtype)  # a transposed view is slower
-        for n0, m in patches.blocks():
+        for n0, m in patches.blocks() if need_W or scattered else ():
             gwide = _scratch("gwide", xp, (FN, m * P), dtype)
             patches.clear_discarded(gwide, m)  # the wide layout's extra outputs get no gradient
             patches.output_view(gwide, m)[...] = gy[n0:n0 + m]
-            if need_W or need_b:
-                col = _patch_matrix(patches, xflat, n0, m, ones_row=True, copy_patches=need_W)
+            if need_W:
+                col = _patch_matrix(patches, xflat, n0, m, ones_row=need_b)
                 # dWᵀ = col · gyᵀ: the same product as gy · colᵀ, but with two BLAS
                 # threads on busy cores this orientation measured far faster
                 if gWT is None:
@@ -358,8 +359,8 @@ class Conv2d(Function):
                 else:
                     tmp = xp.matmul(col, gwide.T, out=tmp)
                     gWT += tmp
-            if need_x and not gathered:
-                dcol = xp.matmul(WmT, gwide, out=_scratch("col", xp, (K + 1, m * P), dtype)[:K])
+            if scattered:
+                dcol = xp.matmul(WmT, gwide, out=_scratch("col", xp, (K, m * P), dtype))
                 dcol = dcol.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R)
                 target = patches.view(gxflat, n0, m)
                 for i in range(g.FH):
@@ -370,10 +371,13 @@ class Conv2d(Function):
             flipped = xp.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
             full = _Geometry.make("conv2d", gy.shape, g.FH, g.FW, 1, (g.FH - 1 - g.ph, g.FW - 1 - g.pw))
             gx = Conv2d(full, input_scratch="gypad").forward(gy, flipped)
-        elif need_x:
+        elif scattered:
             gx = patches.crop(gxpad)
-        gW = gWT[:K].T.reshape(W.shape) if need_W else None
-        gb = gWT[-1].copy() if need_b else None
+        gW = gb = None
+        if need_W:
+            gW = gWT[:K].T.reshape(W.shape)
+        if need_b:
+            gb = gWT[K].copy() if need_W else gy.sum(axis=(0, 2, 3))
         return gx, gW, gb
 
     def _backward_graph(self, gy):
@@ -400,19 +404,17 @@ class Conv2d(Function):
         return gx, gW, gb
 
 
-def _patch_matrix(patches: _Patches, xflat, n0: int, m: int, ones_row: bool,
-                  copy_patches: bool = True):
+def _patch_matrix(patches: _Patches, xflat, n0: int, m: int, ones_row: bool):
     """The (K, m·P) patch matrix of samples n0..n0+m in a scratch array, with a
     (K+1)-th row of ones under it when ``ones_row`` (for the bias)."""
     g, K = patches.g, patches.K
     xp = get_array_module(xflat)
     col = _scratch("col", xp, (K + ones_row, m * patches.P), xflat.dtype)
-    if copy_patches:
-        xp.copyto(col[:K].reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
-                  patches.view(xflat, n0, m))
+    xp.copyto(col[:K].reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R),
+              patches.view(xflat, n0, m))
     if ones_row:
         col[K] = 1
-    return col if copy_patches else col[K:]
+    return col
 
 
 _scratch_buffers = threading.local()
