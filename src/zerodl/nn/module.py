@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import DEVICES, as_cupy, as_numpy, get_array_module
+from ..backend import as_numpy, device_name, get_array_module, to_device
 
 
 class Parameter(Tensor):
@@ -190,10 +190,12 @@ class Module:
         buffers follow the parameters' dtype when they are created.
         """
         if isinstance(target, str):
-            if target.lower() not in DEVICES:
-                raise ValueError(f"Module.to: unknown device {target!r}; use 'cpu' or 'gpu'")
-            move = as_numpy if target.lower() == "cpu" else as_cupy
-            convert_param = convert_buffer = move
+            device = device_name(target)  # an unknown name is refused here
+
+            def convert_param(a):
+                return to_device(a, device)
+
+            convert_buffer = convert_param
         else:
             dtype = np.dtype(target)
             if dtype.kind != "f":
