@@ -23,13 +23,19 @@ class BadRequest(Exception):
         return {"error": self.message, "field": self.field, **self.extra}
 
 
-def number(body: dict, key: str, default, lo: float, hi: float, field: str | None = None,
-           label: str | None = None) -> float:
-    """``body[key]`` as a finite float in [lo, hi] (``default`` when absent; None = required)."""
+def _present(body: dict, key: str, default, field: str | None, label: str | None):
+    """(``body[key]`` or ``default``, the field to name, the label to show); an error when both are None."""
     field, label = field or key, label or key
     value = body.get(key, default)
     if value is None:
         raise BadRequest(f"{label} is missing", field)
+    return value, field, label
+
+
+def number(body: dict, key: str, default, lo: float, hi: float, field: str | None = None,
+           label: str | None = None) -> float:
+    """``body[key]`` as a finite float in [lo, hi] (``default`` when absent; None = required)."""
+    value, field, label = _present(body, key, default, field, label)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadRequest(f"{label} must be a number, got {value!r}", field)
     value = float(value)
@@ -41,10 +47,7 @@ def number(body: dict, key: str, default, lo: float, hi: float, field: str | Non
 def integer(body: dict, key: str, default, lo: int, hi: int, field: str | None = None,
             label: str | None = None) -> int:
     """``body[key]`` as an int in [lo, hi] (``default`` when absent; None = required)."""
-    field, label = field or key, label or key
-    value = body.get(key, default)
-    if value is None:
-        raise BadRequest(f"{label} is missing", field)
+    value, field, label = _present(body, key, default, field, label)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
