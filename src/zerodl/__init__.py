@@ -12,6 +12,10 @@
 
 __version__ = "0.1.0"
 
+from .memory import keep_freed_memory
+
+keep_freed_memory()  # a training step reuses freed arrays instead of page-faulting (memory.py)
+
 from . import (
     functional,  # noqa: E402  (installs Tensor's operators)
     numerical,  # noqa: E402
