@@ -84,6 +84,31 @@ def test_quick_suite_runs_and_writes_results(tmp_path, data_root):
     assert "| mlp_small |" in text
 
 
+@pytest.mark.slow
+def test_time_to_accuracy_alternates_the_systems_epoch_by_epoch(data_root, capfd):
+    from benchmarks.run import bench_tta
+
+    systems = [s for s in _systems() if s != "reference"]
+    os.environ.setdefault("ZERODL_DATA", str(data_root))
+    results = bench_tta(systems + ["reference"], {"threads": 1}, max_epochs=2, subset=300)
+    log = capfd.readouterr().err
+    for task_name, target in (("simple_convnet", 0.988), ("deep_convnet", 0.990)):
+        entry = results[task_name]
+        assert entry["target"] == target and entry["subset"] == 300
+        assert set(entry["systems"]) == set(systems)  # the reference is not trained
+        for system, record in entry["systems"].items():
+            # 300 images cannot reach the target: both epochs run, each timed and evaluated
+            assert record["reached"] is False and record["seconds_to_target"] is None
+            seconds = [e["train_seconds"] for e in record["epochs"]]
+            assert [e["epoch"] for e in record["epochs"]] == [1, 2]
+            assert 0 < seconds[0] < seconds[1]
+            assert all(0.1 < e["test_accuracy"] < target for e in record["epochs"])
+    if len(systems) == 2:  # A B, then B A: the first system's second epoch comes last
+        first, second = systems
+        order = [line.split()[0] for line in log.splitlines() if " epoch " in line]
+        assert order[:4] == [first, second, second, first]
+
+
 def test_reference_im2col_and_col2im_are_adjoint(rng):
     # <im2col(x), c> = <x, col2im(c)>: col2im is the exact backward of im2col.
     from benchmarks.reference import col2im, im2col
