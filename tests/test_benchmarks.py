@@ -96,7 +96,7 @@ def test_time_to_accuracy_alternates_the_systems_epoch_by_epoch(data_root, capfd
         entry = results[task_name]
         assert entry["target"] == target and entry["subset"] == 300
         assert set(entry["systems"]) == set(systems)  # the reference is not trained
-        for system, record in entry["systems"].items():
+        for record in entry["systems"].values():
             # 300 images cannot reach the target: both epochs run, each timed and evaluated
             assert record["reached"] is False and record["seconds_to_target"] is None
             seconds = [e["train_seconds"] for e in record["epochs"]]

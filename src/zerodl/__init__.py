@@ -12,10 +12,6 @@
 
 __version__ = "0.1.0"
 
-from .memory import keep_freed_memory
-
-keep_freed_memory()  # a training step reuses freed arrays instead of page-faulting (memory.py)
-
 from . import (
     functional,  # noqa: E402  (installs Tensor's operators)
     numerical,  # noqa: E402
@@ -29,7 +25,10 @@ from .autograd import (  # noqa: E402
     no_grad,
     tensor,
 )
+from .memory import keep_freed_memory  # noqa: E402
 from .random import manual_seed  # noqa: E402
+
+keep_freed_memory()  # a training step reuses freed arrays instead of page-faulting (memory.py)
 
 __all__ = [
     "Function", "Tensor", "tensor", "as_tensor", "no_grad", "enable_grad", "is_grad_enabled",
