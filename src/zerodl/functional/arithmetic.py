@@ -7,14 +7,19 @@ each input's shape (``sum_to``), because a broadcast input was used many times.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
 from ..backend import get_array_module
-from .shape import sum_to
+from .shape import sum_to, sum_to_array
 
 
 def _reduce(g: Tensor, shape) -> Tensor:
     """The gradient of a broadcast input: sum ``g`` down to ``shape`` when they differ."""
     return g if g.data.shape == shape else sum_to(g, shape)
+
+
+def _reduce_array(g, shape):
+    """``_reduce`` on a plain array."""
+    return g if g.shape == shape else sum_to_array(g, shape)
 
 
 class Add(Function):
@@ -37,6 +42,9 @@ class Sub(Function):
     def backward(self, gz):
         x, y = self.inputs
         need_x, need_y = self.needs_input_grad
+        if not is_grad_enabled():  # plain arrays, no graph to record
+            return (_reduce_array(gz.data, x.data.shape) if need_x else None,
+                    _reduce_array(-gz.data, y.data.shape) if need_y else None)
         return (_reduce(gz, x.data.shape) if need_x else None,
                 _reduce(-gz, y.data.shape) if need_y else None)
 
@@ -50,6 +58,10 @@ class Mul(Function):
     def backward(self, gz):
         x, y = self.inputs
         need_x, need_y = self.needs_input_grad  # a constant factor needs no gradient
+        if not is_grad_enabled():  # the usual case: plain arrays, no graph to record
+            g, xa, ya = gz.data, x.data, y.data
+            return (_reduce_array(g * ya, xa.shape) if need_x else None,
+                    _reduce_array(g * xa, ya.shape) if need_y else None)
         return (_reduce(gz * y, x.data.shape) if need_x else None,
                 _reduce(gz * x, y.data.shape) if need_y else None)
 
@@ -62,9 +74,14 @@ class Div(Function):
 
     def backward(self, gz):
         x, y = self.inputs
+        need_x, need_y = self.needs_input_grad
+        if not is_grad_enabled():  # plain arrays, no graph to record
+            ga = gz.data / y.data
+            return (_reduce_array(ga, x.data.shape) if need_x else None,
+                    _reduce_array(-ga * x.data / y.data, y.data.shape) if need_y else None)
         gx = gz / y
-        return (_reduce(gx, x.data.shape) if self.needs_input_grad[0] else None,
-                _reduce(-gx * x / y, y.data.shape) if self.needs_input_grad[1] else None)
+        return (_reduce(gx, x.data.shape) if need_x else None,
+                _reduce(-gx * x / y, y.data.shape) if need_y else None)
 
 
 class Neg(Function):
