@@ -93,21 +93,9 @@ def zerodl_cases() -> dict[str, Callable[[], float]]:
     xi = zd.Tensor(a["im2col"], requires_grad=True)
     pair("im2col", lambda: F.im2col(xi, IM2COL_K, IM2COL_K, 1, IM2COL_PAD), [xi])
 
-    c = zd.Tensor(np.full(1, 1.0001, dtype=np.float32))
-
-    def chain(backward: bool) -> float:
-        x = zd.Tensor(np.ones(1, dtype=np.float32), requires_grad=True)
-        start = time.perf_counter()
-        y = x
-        for _ in range(CHAIN // 2):
-            y = y * c
-            y = y + c
-        if backward:
-            y.backward(np.ones(1, dtype=np.float32))
-        return (time.perf_counter() - start) * 1e6 / CHAIN
-
-    cases["op_overhead_fwd"] = lambda: _median_of(chain, False)
-    cases["op_overhead_fwd_bwd"] = lambda: _median_of(chain, True)
+    _add_overhead_chain(
+        cases, leaf=lambda: zd.Tensor(np.ones(1, dtype=np.float32), requires_grad=True),
+        c=zd.Tensor(np.full(1, 1.0001, dtype=np.float32)), seed=np.ones(1, dtype=np.float32))
     return cases
 
 
@@ -122,6 +110,26 @@ def _add_pair(cases: dict, name: str, forward, leaves, gy) -> None:
 
     cases[f"{name}_fwd"] = lambda: _clock(forward)
     cases[f"{name}_fwd_bwd"] = fwd_bwd
+
+
+def _add_overhead_chain(cases: dict, leaf, c, seed) -> None:
+    """Register the engine-overhead cases: CHAIN alternating ``y * c`` and ``y + c`` from
+    a fresh ``leaf()``, then (fwd_bwd) backward of ``seed``, in µs per operation;
+    zerodl and PyTorch alike."""
+
+    def chain(backward: bool) -> float:
+        x = leaf()
+        start = time.perf_counter()
+        y = x
+        for _ in range(CHAIN // 2):
+            y = y * c
+            y = y + c
+        if backward:
+            y.backward(seed)
+        return (time.perf_counter() - start) * 1e6 / CHAIN
+
+    cases["op_overhead_fwd"] = lambda: _median_of(chain, False)
+    cases["op_overhead_fwd_bwd"] = lambda: _median_of(chain, True)
 
 
 # ---------------------------------------------------------------- PyTorch
@@ -146,21 +154,8 @@ def torch_cases() -> dict[str, Callable[[], float]]:
     xi = a["im2col"].clone().requires_grad_(True)
     pair("im2col", lambda: TF.unfold(xi, IM2COL_K, padding=IM2COL_PAD), [xi])
 
-    c = torch.full((1,), 1.0001)
-
-    def chain(backward: bool) -> float:
-        x = torch.ones(1, requires_grad=True)
-        start = time.perf_counter()
-        y = x
-        for _ in range(CHAIN // 2):
-            y = y * c
-            y = y + c
-        if backward:
-            y.backward(torch.ones(1))
-        return (time.perf_counter() - start) * 1e6 / CHAIN
-
-    cases["op_overhead_fwd"] = lambda: _median_of(chain, False)
-    cases["op_overhead_fwd_bwd"] = lambda: _median_of(chain, True)
+    _add_overhead_chain(cases, leaf=lambda: torch.ones(1, requires_grad=True),
+                        c=torch.full((1,), 1.0001), seed=torch.ones(1))
     return cases
 
 
