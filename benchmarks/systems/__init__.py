@@ -42,6 +42,16 @@ def make_trainer(system: str, task, params):
     return ReferenceTrainer(task, params)
 
 
+def batched_accuracy(logits_of, x, t, batch_size: int = 1000) -> float:
+    """Share of the rows of x whose largest logit is at label t; ``logits_of`` maps a
+    numpy batch to a numpy (batch, classes) array, called ``batch_size`` rows at a time."""
+    hits = 0
+    for i in range(0, len(x), batch_size):
+        logits = logits_of(x[i:i + batch_size])
+        hits += int((logits.argmax(axis=1) == t[i:i + batch_size]).sum())
+    return hits / len(x)
+
+
 def set_threads(system: str, threads: int) -> list:
     """Cap BLAS/OpenMP pools (and PyTorch's intra-op pool) at ``threads``.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tasks import Task, deep_convnet_pads, layer_params
+from . import batched_accuracy
 
 
 def build_torch_model(task: Task, params: list[tuple[str, np.ndarray]]):
@@ -96,10 +97,8 @@ class TorchTrainer:
 
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 1000) -> float:
         self.model.eval()
-        hits = 0
         with self.torch.no_grad():
-            for i in range(0, len(x), batch_size):
-                logits = self.model(self.torch.from_numpy(x[i:i + batch_size]))
-                hits += int((logits.argmax(dim=1).numpy() == t[i:i + batch_size]).sum())
+            share = batched_accuracy(lambda xb: self.model(self.torch.from_numpy(xb)).numpy(),
+                                     x, t, batch_size)
         self.model.train()
-        return hits / len(x)
+        return share

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tasks import Task, build_zerodl_model
+from . import batched_accuracy
 
 
 class ZerodlTrainer:
@@ -50,10 +51,8 @@ class ZerodlTrainer:
 
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 1000) -> float:
         self.model.eval()
-        hits = 0
         with self.zd.no_grad():
-            for i in range(0, len(x), batch_size):
-                logits = self.model(self.zd.Tensor(x[i:i + batch_size])).data
-                hits += int((logits.argmax(axis=1) == t[i:i + batch_size]).sum())
+            share = batched_accuracy(lambda xb: self.model(self.zd.Tensor(xb)).data,
+                                     x, t, batch_size)
         self.model.train()
-        return hits / len(x)
+        return share
