@@ -244,8 +244,11 @@ def _named_error(f, xs, error: ValueError) -> ValueError:
     """``error`` with the operation's name and its input shapes, unless it already names them."""
     name = type(f).__name__
     message = str(error)
-    if message.lower().startswith(name.lower()) or ":" in message.split(" ")[0]:
-        return error  # our operations' own messages already say which operation and shapes
+    if type(error) is not ValueError or message.lower().startswith(name.lower()) \
+            or ":" in message.split(" ")[0]:
+        # a subclass (NumPy's AxisError is also an IndexError) keeps its type, and our
+        # operations' own messages already say which operation and shapes
+        return error
     shapes = ", ".join(str(tuple(x.shape)) for x in xs)
     hint = " (shapes must be equal or broadcastable)" if "broadcast" in message else ""
     return ValueError(f"{name.lower()}: {message}; inputs {shapes}{hint}")
@@ -275,7 +278,10 @@ class Function:
                 x, = self.inputs             # the input Tensors
                 return gy * 3 * x ** 2
 
-    ``forward`` may cache on ``self`` what ``backward`` needs. An instance can
+    ``forward`` may cache on ``self`` what ``backward`` needs. When no graph is
+    being recorded (``not is_grad_enabled()``, the usual case) ``backward`` may
+    compute on the arrays ``gy.data`` and return arrays; the engine wraps them,
+    and a caller always gets Tensors back. An instance can
     also be driven by hand, the way the book drives its MulLayer: call it, then
     call ``backward`` with the upstream gradient and read the input gradients.
     """
@@ -311,7 +317,10 @@ class Function:
         try:
             ys = self.forward(*[x.data for x in xs])
         except ValueError as e:  # NumPy's own message (e.g. broadcasting) names no operation
-            raise _named_error(self, xs, e) from None
+            named = _named_error(self, xs, e)
+            if named is e:
+                raise
+            raise named from e
         except TypeError:  # CuPy refuses NumPy arrays: say which inputs are where
             if len({device_of(x) for x in xs}) > 1:
                 raise _device_error(self, xs) from None
@@ -346,9 +355,12 @@ class Function:
         self.needs_input_grad = (True,) * len(getattr(self, "inputs", ()))
         try:
             with no_grad():
-                return type(self)._backward_rule(self, *gys)
+                gxs = type(self)._backward_rule(self, *gys)
         finally:
             self.needs_input_grad = recorded
+        if not isinstance(gxs, tuple):
+            return _as_grad(gxs, self.inputs[0])
+        return tuple(_as_grad(gx, x) for gx, x in zip(gxs, self.inputs))
 
     def output(self, i: int = 0) -> Tensor | None:
         """The i-th output Tensor while it is alive and in a graph, else None."""
@@ -442,8 +454,7 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
                 if not needed or gx is None:
                     continue
-                if not isinstance(gx, Tensor):  # a rule's plain array (the fast path)
-                    gx = _wrap(gx) if getattr(gx, "ndim", 0) else as_tensor(gx, x)
+                gx = _as_grad(gx, x)
                 if gx.data.shape != x.data.shape:
                     raise RuntimeError(
                         f"{type(f).__name__}.backward returned a gradient of shape {gx.shape} "
@@ -452,6 +463,17 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                 receive(x, gx)
             if not retain_graph:
                 f._free()
+
+
+def _as_grad(gx, x: Tensor):
+    """A backward rule's gradient for input ``x`` as a Tensor (None stays None).
+
+    Rules may return plain arrays when no graph is recorded (the fast path);
+    a number or 0-d array takes ``x``'s dtype.
+    """
+    if gx is None or isinstance(gx, Tensor):
+        return gx
+    return _wrap(gx) if getattr(gx, "ndim", 0) else as_tensor(gx, x)
 
 
 def _output_index(f: Function, y: Tensor) -> int:
