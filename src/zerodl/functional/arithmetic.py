@@ -17,11 +17,6 @@ def _reduce(g: Tensor, shape) -> Tensor:
     return g if g.data.shape == shape else sum_to(g, shape)
 
 
-def _reduce_array(g, shape):
-    """``_reduce`` on a plain array."""
-    return g if g.shape == shape else sum_to_array(g, shape)
-
-
 class Add(Function):
     """z = x + y. The book's AddLayer (ch. 5.4.2): the gradient passes through unchanged."""
 
@@ -43,8 +38,8 @@ class Sub(Function):
         x, y = self.inputs
         need_x, need_y = self.needs_input_grad
         if not is_grad_enabled():  # plain arrays, no graph to record
-            return (_reduce_array(gz.data, x.data.shape) if need_x else None,
-                    _reduce_array(-gz.data, y.data.shape) if need_y else None)
+            return (sum_to_array(gz.data, x.data.shape) if need_x else None,
+                    sum_to_array(-gz.data, y.data.shape) if need_y else None)
         return (_reduce(gz, x.data.shape) if need_x else None,
                 _reduce(-gz, y.data.shape) if need_y else None)
 
@@ -60,8 +55,8 @@ class Mul(Function):
         need_x, need_y = self.needs_input_grad  # a constant factor needs no gradient
         if not is_grad_enabled():  # the usual case: plain arrays, no graph to record
             g, xa, ya = gz.data, x.data, y.data
-            return (_reduce_array(g * ya, xa.shape) if need_x else None,
-                    _reduce_array(g * xa, ya.shape) if need_y else None)
+            return (sum_to_array(g * ya, xa.shape) if need_x else None,
+                    sum_to_array(g * xa, ya.shape) if need_y else None)
         return (_reduce(gz * y, x.data.shape) if need_x else None,
                 _reduce(gz * x, y.data.shape) if need_y else None)
 
@@ -77,8 +72,8 @@ class Div(Function):
         need_x, need_y = self.needs_input_grad
         if not is_grad_enabled():  # plain arrays, no graph to record
             ga = gz.data / y.data
-            return (_reduce_array(ga, x.data.shape) if need_x else None,
-                    _reduce_array(-ga * x.data / y.data, y.data.shape) if need_y else None)
+            return (sum_to_array(ga, x.data.shape) if need_x else None,
+                    sum_to_array(-ga * x.data / y.data, y.data.shape) if need_y else None)
         gx = gz / y
         return (_reduce(gx, x.data.shape) if need_x else None,
                 _reduce(-gx * x / y, y.data.shape) if need_y else None)

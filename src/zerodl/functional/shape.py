@@ -32,6 +32,8 @@ def _normalize_axis(axis, ndim):
 def sum_to_array(x, shape):
     """Sum array ``x`` over broadcast axes so that it has ``shape`` (NumPy arrays, no graph)."""
     shape = tuple(shape)
+    if x.shape == shape:
+        return x
     lead = x.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"sum_to: cannot sum shape {x.shape} to the larger shape {shape}")
