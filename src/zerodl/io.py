@@ -111,7 +111,7 @@ def load_model(model, path, strict: bool = True):
 def _encode(obj, keys: list, arrays: dict):
     """JSON for ``obj`` with each array replaced by {"$array": entry name}, stored in ``arrays``."""
     if hasattr(obj, "shape") and not isinstance(obj, np.generic):
-        arr = as_numpy(getattr(obj, "data", obj))
+        arr = as_numpy(obj)  # a Tensor is unwrapped; an array's own .data is no array
         if arr.dtype.hasobject:
             raise TypeError(f"zd.io.save: {'.'.join(keys) or 'state'} is an object array, "
                             "which cannot be saved without pickling; convert it to numbers")

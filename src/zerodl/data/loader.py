@@ -32,7 +32,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..backend import as_cupy, device_name, to_device
+from ..backend import device_name, get_array_module, to_device
 from ..random import default_rng
 
 
@@ -89,8 +89,9 @@ class DataLoader:
     def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
         start_state = copy.deepcopy(self.generator.bit_generator.state)
         order = self.generator.permutation(self._n) if self.shuffle else None
-        if order is not None and self.device == "gpu" and self._arrays is not None:
-            order = as_cupy(order)  # one copy per epoch, not one per batch
+        if order is not None and self._arrays is not None:
+            # the index goes where the data is: one copy per epoch, not one per batch
+            order = get_array_module(self._arrays[0]).asarray(order)
         first, self._resume_at = self._resume_at, 0
         self._epoch_start, self._position = start_state, first
         for b in range(first, len(self)):

@@ -160,7 +160,7 @@ class NormalCDF(Function):
 def erf(x):
     """The error function erf(x) = 2/√π ∫₀ˣ e^(-t²) dt, elementwise, to float64 accuracy.
 
-    NumPy has none, so it is summed from the series
+    On a GPU, CuPy's own erf. NumPy has none, so on the CPU it is summed from the series
     erf(x) = 2x/√π · e^(-x²) · Σₙ (2x²)ⁿ / (1·3·5···(2n+1)),
     whose terms are all positive (no cancellation); |x| >= 6 gives ±1 exactly.
     """

@@ -60,8 +60,6 @@ def im2col(x, FH: int, FW: int, stride=1, pad=0) -> Tensor:
     Differentiable; its backward is ``col2im``.
     """
     x = as_tensor(x)
-    if x.ndim != 4:
-        raise ValueError(f"im2col: x must be 4-D (N, C, H, W), got shape {x.shape}")
     geom = _Geometry.make("im2col", x.shape, FH, FW, stride, pad)
     return Im2col(geom)(x)
 
