@@ -153,3 +153,15 @@ def test_tiny_mnist_run(tmp_path, data_root, monkeypatch, capsys):
     assert 0.5 < metrics["test_accuracy"] < 1.0          # 500 images, one epoch: well above 10%
     assert main(["evaluate", str(out)]) == 0
     assert f"{metrics['test_accuracy']:.2%}" in capsys.readouterr().out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                  "adamw"])
+def test_every_optimizer_of_train_gets_the_weight_decay(name):
+    from zerodl import landscape, nn
+    from zerodl.commands.train import build_optimizer
+
+    model = nn.Linear(3, 2)
+    opt = build_optimizer({"optimizer": name, "lr": 0.05, "weight_decay": 0.01}, model)
+    assert landscape.type_name(type(opt)) == name
+    assert opt.weight_decay == 0.01 and opt.lr == 0.05

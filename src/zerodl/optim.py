@@ -171,8 +171,9 @@ class SGD(Optimizer):
 class Momentum(SGD):
     """The book's Momentum (ch. 6.1.4): v ← αv - η∇L, W ← W + v; SGD(momentum=α) by another name."""
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9) -> None:
-        super().__init__(params, lr=lr, momentum=momentum)
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
 class Nesterov(SGD):
@@ -183,8 +184,10 @@ class Nesterov(SGD):
     α² times the already-updated velocity, a slightly different trajectory.)
     """
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9) -> None:
-        super().__init__(params, lr=lr, momentum=momentum, nesterov=True)
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=True,
+                         weight_decay=weight_decay)
 
 
 class AdaGrad(Optimizer):

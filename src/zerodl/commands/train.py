@@ -19,7 +19,6 @@ from pathlib import Path
 DATASETS = ("mnist", "fashion-mnist", "spiral", "xor", "circles", "sine")
 IMAGE_DATASETS = ("mnist", "fashion-mnist")
 MODELS = ("mlp", "simple-convnet", "deep-convnet")
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 
 # The CNNs train as in the book (Adam, lr 0.001, batch 100), with the learning
@@ -47,6 +46,8 @@ SETTINGS = ("dataset", "model", "optimizer", "lr", "batch_size", "weight_decay",
 
 
 def add_parser(subparsers):
+    from ..landscape import OPTIMIZERS
+
     p = subparsers.add_parser(
         "train",
         help="train a model (MLP, SimpleConvNet, DeepConvNet) and save metrics and parameters",
@@ -316,22 +317,11 @@ def build_loss(config):
 
 
 def build_optimizer(config, model):
-    """The config's optimizer over ``model.named_parameters()``."""
-    from .. import optim
+    """The config's optimizer over ``model.named_parameters()``, with its weight decay."""
+    from ..landscape import make_optimizer
 
-    params = model.named_parameters()
-    name, lr, wd = config["optimizer"], config["lr"], config["weight_decay"]
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, weight_decay=wd)
-    if name == "momentum":
-        return optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
-    if name == "adagrad":
-        return optim.AdaGrad(params, lr=lr)
-    if name == "rmsprop":
-        return optim.RMSProp(params, lr=lr)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=wd)
-    return optim.AdamW(params, lr=lr, weight_decay=wd)
+    return make_optimizer(config["optimizer"], model.named_parameters(), config["lr"],
+                          weight_decay=config["weight_decay"])
 
 
 def build_scheduler(config, optimizer):
