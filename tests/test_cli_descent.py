@@ -71,6 +71,7 @@ def test_descent_records_divergence_as_valid_json(tmp_path):
     (["--lr", "sgd=fast"], "expected NAME=NUMBER"),
     (["--optimizers", "sgd", "--lr", "adam=0.1"], "not among --optimizers"),
     (["--start=1,2,3"], "two numbers"),
+    (["--start=nan,1"], "two finite numbers"),
 ])
 def test_descent_refuses_bad_input_before_any_work(tmp_path, capsys, args, message):
     out = tmp_path / "never"

@@ -295,8 +295,8 @@ def _correct(y, t):
     Integer labels (N,) are compared with argmax over classes (with a single
     output column: the sign of the logit); one-hot targets (N, C) with their own
     argmax. Float targets of any other shape mean regression: no accuracy.
-    The count stays where ``y`` is (a NumPy integer, or a 0-d CuPy array: no
-    wait for the GPU per step); ``int()`` reads it.
+    The count stays where ``y`` is (a NumPy integer, or a 0-d CuPy array);
+    ``int()`` reads it.
     """
     y = y.data if isinstance(y, Tensor) else y
     t = t.data if isinstance(t, Tensor) else t

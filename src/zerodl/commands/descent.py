@@ -43,12 +43,15 @@ def add_parser(subparsers):
 def run(args) -> int:
     from .. import landscape
 
-    try:
+    try:  # our checks first, then minimize's own, before anything is written
         config = _check(args, landscape)
+        runs = {name: landscape.minimize(config["function"], config["start"], name, lr=lr,
+                                         steps=args.steps, grad=args.grad)
+                for name, lr in config["lrs"].items()}
     except ValueError as e:
         print(f"zerodl descent: {e}", file=sys.stderr)
         return 2
-    return _run(config, args, landscape)
+    return _write(config, runs, args, landscape)
 
 
 def _check(args, landscape) -> dict:
@@ -89,7 +92,8 @@ def _check(args, landscape) -> dict:
     return {"function": args.function, "start": start, "lrs": lrs}
 
 
-def _run(config, args, landscape) -> int:
+def _write(config, runs, args, landscape) -> int:
+    """trajectories.json, descent.png and a table of where each optimizer ended."""
     import json
     import re
     from pathlib import Path
@@ -99,9 +103,6 @@ def _run(config, args, landscape) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = {name: landscape.minimize(config["function"], config["start"], name, lr=lr,
-                                     steps=args.steps, grad=args.grad)
-            for name, lr in config["lrs"].items()}
     record = {
         "function": config["function"],
         "formula": landscape.FUNCTIONS[config["function"]].formula,

@@ -1,12 +1,17 @@
 """`zerodl train`: train a model on a dataset, with progress, metrics and checkpoints.
 
     zerodl train --dataset mnist --model simple-convnet --epochs 5 --out runs/cnn
-    zerodl train --resume runs/cnn --epochs 10        # continue the same run to 10 epochs
+    zerodl train --resume runs/cnn                    # finish an interrupted run
+    zerodl train --resume runs/cnn --epochs 10        # or go on to 10 epochs in all
     zerodl train --model simple-convnet --device gpu  # on an NVIDIA GPU (pip install 'zerodl[gpu]')
 
 The run's folder receives config.json (the resolved settings), checkpoint.npz
 (after every epoch), model.npz (the trained parameters with the settings, for
 `zerodl evaluate`), metrics.json and learning_curve.png (with matplotlib).
+
+A resumed run with the same epochs ends with exactly the parameters of one
+that never stopped. A larger --epochs makes it a longer run: a cosine
+schedule is then re-planned over the new total from where it stands.
 """
 
 from __future__ import annotations
@@ -67,7 +72,8 @@ def add_parser(subparsers):
     p.add_argument("--lr", type=_number(float), default=None,
                    help="learning rate (default: per optimizer)")
     p.add_argument("--epochs", type=_number(int), default=None,
-                   help="epochs in total, counting resumed ones (default: per model)")
+                   help="epochs in total, counting resumed ones; raised on --resume, a cosine "
+                        "schedule is re-planned over the new total (default: per model)")
     p.add_argument("--batch-size", type=_number(int), default=None,
                    help="mini-batch size (default: per model)")
     p.add_argument("--weight-decay", type=_number(float, allow_zero=True), default=None,
@@ -144,9 +150,8 @@ def run(args) -> int:
                          metric="accuracy" if classifies(config) else None,
                          on_epoch_end=report)
     except zt.TrainingInterrupted as e:
-        done = f"the state after epoch {e.epoch} is saved in {e.checkpoint}" if e.checkpoint \
-            else "nothing was saved"
-        print(f"\ninterrupted: {done}\nresume with: zerodl train --resume {out}", file=sys.stderr)
+        print(f"\ninterrupted: the state after epoch {e.epoch} is saved in {e.checkpoint}\n"
+              f"resume with: zerodl train --resume {out}", file=sys.stderr)
         return 130
     except FloatingPointError as e:
         print(f"zerodl train: {e} (--lr {config['lr']:g})", file=sys.stderr)
