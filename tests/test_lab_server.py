@@ -426,6 +426,35 @@ def test_a_session_stops_when_its_page_goes_away(client, server):
     assert client.post("/api/network/control", {"session": sid, "action": "pause"})[0] == 404
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_session_whose_training_fails_stops_and_the_next_start_trains_again(
+        client, server, monkeypatch):
+    from zerodl.lab import sessions
+
+    sid = "test-failing"
+    real_step = sessions.Trainer.train_step
+
+    def broken(trainer):
+        raise RuntimeError("a bug in the step")
+
+    monkeypatch.setattr(sessions.Trainer, "train_step", broken)
+    start_session(client, sid, speed=0)
+    session = server.sessions.sessions[sid]
+    session.thread.join(timeout=10)
+    assert not session.thread.is_alive()
+    assert session.state == "failed" and session.snapshot["error"] == \
+        "RuntimeError: a bug in the step"
+    assert session.stopped and session.stop_reason == \
+        "training failed: RuntimeError: a bug in the step"
+
+    monkeypatch.setattr(sessions.Trainer, "train_step", real_step)
+    start_session(client, sid, speed=0)                              # a fresh session
+    events = client.events(f"/api/network/events?session={sid}",
+                           until=lambda e, d: e == "state" and d["step"] > 0)
+    assert events[-1][1]["state"] == "running"
+    client.post("/api/network/stop", {"session": sid})
+
+
 def test_the_number_of_sessions_is_bounded(client, server):
     sids = [f"test-limit-{k}" for k in range(3)]
     for sid in sids:

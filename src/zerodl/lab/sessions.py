@@ -234,8 +234,12 @@ class Session:
                 else:
                     time.sleep(0)  # let request threads in
         except Exception as e:  # a bug or a numerical blow-up: report it to the page
+            error = f"{type(e).__name__}: {e}"
             self.state = "failed"
-            self._publish(error=f"{type(e).__name__}: {e}")
+            try:
+                self._publish(error=error)
+            finally:  # this thread ends: stopped, the next Train starts a fresh session
+                self.stop(f"training failed: {error}")
             raise
 
     def _apply(self, name: str, arg) -> None:
