@@ -172,10 +172,7 @@ def race(run: DescentRun):
         points = {}
         for name in list(walkers):
             with np.errstate(all="ignore"):
-                s = next(walkers[name], None)
-            if s is None:       # its last step came before (cannot happen: it diverged or ended)
-                del walkers[name]
-                continue
+                s = next(walkers[name])  # a walker is dropped at its last step, below
             point = finite_list(np.append(s.point, s.value))
             points[name] = point
             if s.diverged or step == run.steps:
@@ -184,8 +181,7 @@ def race(run: DescentRun):
                                  "diverged": bool(s.diverged)}
                 if s.diverged:
                     yield "diverged", {"name": name, "step": step, "point": point}
-        if points:
-            yield "step", {"step": step, "points": points}
+        yield "step", {"step": step, "points": points}
         if not walkers:
             break
     yield "end", {"results": results}

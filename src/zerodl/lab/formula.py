@@ -1,8 +1,8 @@
 """A safe parser for formulas in x and y, turned into zerodl operations.
 
 The lab lets a learner type ``x^2/20 + y^2`` and watch gradient descent on
-it. The text is never given to ``eval``: a small precedence-climbing parser
-reads it into a tree, and the tree is compiled into a function of two Tensors
+it. The text is never given to ``eval``: a small recursive-descent parser
+(one method per grammar level) reads it into a tree, and the tree is compiled into a function of two Tensors
 built from zerodl operations, so autodiff gives the gradient.
 
 Grammar (``^`` binds tighter than unary minus and is right-associative, as

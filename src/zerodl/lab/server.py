@@ -9,7 +9,7 @@ Routes (JSON in and out; streams are Server-Sent Events, ``text/event-stream``):
     GET  /api/descent/events?run=   the race, step by step (SSE)
     POST /api/network/start         (re)start the tab's training session -> the dataset's points
     GET  /api/network/events?session=  its decision boundary, loss and accuracy (SSE)
-    POST /api/network/control       {"session", "action": pause|resume|reset|stop}
+    POST /api/network/control       {"session", "action": pause|resume|reset|speed|stop}
     POST /api/network/stop          the page's beacon when the tab goes away
     GET  /api/digits/model          which digit model is loaded; training progress
     POST /api/digits/predict        a drawing -> ten probabilities (+ CNN filters and feature maps)
@@ -250,12 +250,7 @@ class Handler(BaseHTTPRequestHandler):
         """Begin a Server-Sent Events response; the connection closes when the stream ends."""
         self.close_connection = True
         self.streaming = True
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Connection", "close")
-        self.end_headers()
+        self._headers(200, "text/event-stream; charset=utf-8", None)
         self.wfile.write(b"retry: 3000\n\n")
 
     def send_event(self, event: str, data) -> None:
