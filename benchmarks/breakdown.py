@@ -164,17 +164,18 @@ def cprofile_top(task_name: str, steps: int = 20, top: int = 15) -> str:
 
 def main(argv=None) -> int:
     from .run import set_thread_environment
-    from .tasks import TASKS
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.breakdown", description=__doc__)
-    p.add_argument("tasks", nargs="*", help=f"tasks (default: all): {' '.join(TASKS)}")
+    p.add_argument("tasks", nargs="*",
+                   help="tasks (default: all): mlp_small mlp_big simple_convnet deep_convnet")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--top", type=int, default=12)
     p.add_argument("--cprofile", action="store_true", help="also print cProfile's top functions")
     args = p.parse_args(argv)
-    set_thread_environment(args.threads)
+    set_thread_environment(args.threads)  # before NumPy is imported (by .tasks)
     from .systems import set_threads
+    from .tasks import TASKS
 
     keep = set_threads("zerodl", args.threads)
     for name in args.tasks or TASKS:

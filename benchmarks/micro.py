@@ -49,7 +49,7 @@ def _inputs(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def _missing(exc: Exception) -> Callable[[], float]:
-    """A case that cannot run: MicroJob reports ``why`` instead of timings."""
+    """A case that cannot run: MicroJob reports ``exc`` instead of timings."""
     def case() -> float:
         raise exc
     return case

@@ -12,6 +12,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from .systems import DTYPES, SYSTEMS
+
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 SYSTEM_LABELS = {"zerodl": "zerodl f32", "torch": "PyTorch f32", "reference": "book-style f64"}
 
@@ -114,7 +116,9 @@ def gemm_lines(results: dict) -> list[str]:
             continue
         parts = []
         for system, e in task["systems"].items():
-            share = f", {e['gflops'] / peak:.0%} of peak" if peak else ""
+            # the peak is float32's: a share of it means nothing for the float64 reference
+            share = f", {e['gflops'] / peak:.0%} of peak" if peak and DTYPES[system] == "float32" \
+                else ""
             parts.append(f"{SYSTEM_LABELS[system]} {e['gflops']:.1f} GFLOP/s{share}")
         lines.append(f"{name} ({task['matmul_gflop_per_step']:.3f} GFLOP of matmul per step): "
                      + "; ".join(parts))
@@ -125,7 +129,7 @@ def micro_table(results: dict, markdown: bool) -> str:
     from .micro import CASES
 
     micro = results["micro"]["cases"]
-    systems = [s for s in ("zerodl", "torch", "reference") if s in micro]
+    systems = [s for s in SYSTEMS if s in micro]
     labels = {**SYSTEM_LABELS, "reference": "book-style f32 / bare NumPy"}
     headers = ["case", "unit", *[labels[s] for s in systems], "zerodl/PyTorch"]
     rows = []
@@ -157,7 +161,7 @@ def tta_table(results: dict, markdown: bool) -> str:
 
 def _systems(results: dict) -> list[str]:
     seen = {s for t in results["tasks"].values() for s in t["systems"]}
-    return [s for s in ("zerodl", "torch", "reference") if s in seen]
+    return [s for s in SYSTEMS if s in seen]
 
 
 def header(results: dict) -> str:

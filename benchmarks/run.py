@@ -1,4 +1,5 @@
-"""Run zerodl's benchmark suite: ``python -m benchmarks.run [--quick] [--tasks ...] [--out F.json]``.
+"""Run zerodl's benchmark suite:
+``python -m benchmarks.run [--quick] [--tasks ...] [--tta] [--out F.json] [--markdown F.md]``.
 
 Each system (zerodl, PyTorch when installed, the book-style reference) runs in
 its own worker process (``--worker``, see worker.py), so peak memory is per
@@ -38,11 +39,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="threads for every system (default 2)")
     p.add_argument("--rounds", type=int, help="alternation rounds (default 5, quick 2)")
     p.add_argument("--steps", type=int, help="timed steps per round (default: per task)")
-    p.add_argument("--warmup", type=int, help="untimed steps first (default 2, quick 1)")
+    p.add_argument("--warmup", type=_at_least_one, help="untimed steps first (default 2, quick 1)")
     p.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
     p.add_argument("--tta", action="store_true",
                    help="also time training to 98.8%% (SimpleConvNet) / 99.0%% (DeepConvNet) test "
-                        "accuracy, zerodl and PyTorch (minutes)")
+                        "accuracy, zerodl and PyTorch, for those of --tasks (minutes)")
     p.add_argument("--tta-epochs", type=int, default=10, help="epoch cap of --tta (default 10)")
     p.add_argument("--tta-subset", type=int, metavar="N",
                    help="--tta on the first N training images only (a smoke test of the pipeline)")
@@ -51,6 +52,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="replace the results section of this markdown file (e.g. BENCHMARKS.md)")
     p.add_argument("--worker", metavar="JSON", help=argparse.SUPPRESS)
     return p.parse_args(argv)
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def set_thread_environment(threads: int) -> None:
@@ -170,6 +178,12 @@ class Pool:
         for worker in self.workers.values():
             worker.kill()
 
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc) -> None:  # whatever happened, no worker outlives the pool
+        self.kill()
+
 
 # ---------------------------------------------------------------- the benchmarks
 def bench_task(task, systems: list[str], cfg: dict, tmp: Path) -> dict:
@@ -186,9 +200,8 @@ def bench_task(task, systems: list[str], cfg: dict, tmp: Path) -> dict:
              **{f"param_{i}": v for i, (_, v) in enumerate(params)})
     specs = [{"kind": "train", "system": s, "task": task.name, "data": str(data),
               "threads": cfg["threads"]} for s in systems]
-    pool = Pool(specs)
-    result: dict = {"description": task.describe(), "systems": {}, "failures": pool.failures}
-    try:
+    with Pool(specs) as pool:
+        result: dict = {"description": task.describe(), "systems": {}, "failures": pool.failures}
         warm = {name: pool.ask(name, {"cmd": "run", "n": cfg["warmup"]}) for name in list(pool.workers)}
         steps = cfg["steps"] or (task.quick_steps if cfg["quick"] else task.steps)
         runs = pool.alternate(cfg["rounds"], {"cmd": "run", "n": steps})
@@ -196,8 +209,6 @@ def bench_task(task, systems: list[str], cfg: dict, tmp: Path) -> dict:
         for name in closing:
             result["systems"][name] = summarize(runs[name], warm[name], pool.hello[name],
                                                 closing[name])
-    finally:
-        pool.kill()
     if task.model == "mlp":
         flops = T.matmul_flops(task)
         result["matmul_gflop_per_step"] = flops / 1e9
@@ -212,35 +223,32 @@ def bench_micro(systems: list[str], cfg: dict) -> dict:
 
     specs = [{"kind": "micro", "system": s, "threads": cfg["threads"], "quick": cfg["quick"]}
              for s in [*systems, "peak"]]
-    pool = Pool(specs)
-    try:
+    with Pool(specs) as pool:
         runs = pool.alternate(cfg["micro_rounds"], {"cmd": "run", "n": cfg["micro_reps"]})
         pool.close()
-    finally:
-        pool.kill()
     peak = summarize_cases(runs.pop("peak", []), best="max")
     errors = {name: r[0]["errors"] for name, r in runs.items() if r and r[0]["errors"]}
     return {"cases": {name: summarize_cases(r) for name, r in runs.items()},
             "matmul_peak": peak, "failures": pool.failures, "errors": errors}
 
 
-def bench_tta(systems: list[str], cfg: dict, max_epochs: int, subset: int | None = None) -> dict:
+def bench_tta(systems: list[str], cfg: dict, max_epochs: int, subset: int | None = None,
+              task_names=None) -> dict:
     """Training seconds to the target test accuracy, the systems alternating epoch by epoch."""
     from .tta import TARGETS
 
     out: dict = {}
     for task_name, target in TARGETS.items():
+        if task_names is not None and task_name not in task_names:
+            continue
         trained = [s for s in systems if s != "reference"]
         print(f"time to {target:.1%}: {task_name} on {', '.join(trained)} ...", flush=True)
         specs = [{"kind": "tta", "system": system, "task": task_name, "target": target,
-                  "max_epochs": max_epochs, "threads": cfg["threads"], "subset": subset}
+                  "threads": cfg["threads"], "subset": subset}
                  for system in trained]
-        pool = Pool(specs)
-        try:
+        with Pool(specs) as pool:
             answers = pool.alternate(max_epochs, {"cmd": "run", "n": 1})
             pool.close()
-        finally:
-            pool.kill()
         out[task_name] = {"target": target, "max_epochs": max_epochs, "subset": subset,
                           "systems": {s: answers[s][-1] if answers.get(s) else
                                       {"error": pool.failures.get(s)} for s in trained}}
@@ -294,11 +302,13 @@ def drive(args) -> int:
         results["micro"] = bench_micro(systems, cfg)
         print(f"{time.perf_counter() - t0:.0f} s", flush=True)
     if args.tta:
-        results["tta"] = bench_tta(systems, cfg, args.tta_epochs, args.tta_subset)
+        results["tta"] = bench_tta(systems, cfg, args.tta_epochs, args.tta_subset,
+                                   [task.name for task in tasks])
     results["seconds"] = time.perf_counter() - started
+    if args.out:  # first: a long run keeps its results even if printing them fails
+        report.write_json(results, args.out)
     print(report.text(results))
     if args.out:
-        report.write_json(results, args.out)
         print(f"results written to {args.out}")
     if args.markdown:
         report.update_markdown(args.markdown, results)

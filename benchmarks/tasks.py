@@ -26,7 +26,6 @@ class Task:
     steps: int                  # timed steps per round in a full run
     quick_steps: int            # timed steps per round with --quick
     sizes: tuple[int, ...] = ()  # layer sizes of an MLP
-    note: str = ""
 
     @property
     def flat_input(self) -> bool:
@@ -41,9 +40,9 @@ class Task:
 TASKS: dict[str, Task] = {
     t.name: t for t in [
         Task("mlp_small", "mlp", "sgd", 0.1, 100, steps=200, quick_steps=20,
-             sizes=(784, 50, 10), note="per-op overhead dominates"),
+             sizes=(784, 50, 10)),
         Task("mlp_big", "mlp", "sgd", 0.1, 256, steps=20, quick_steps=3,
-             sizes=(784, 1000, 1000, 10), note="GEMM-bound"),
+             sizes=(784, 1000, 1000, 10)),
         Task("simple_convnet", "simple_convnet", "adam", 1e-3, 100, steps=20, quick_steps=3),
         Task("deep_convnet", "deep_convnet", "adam", 1e-3, 100, steps=8, quick_steps=1),
     ]

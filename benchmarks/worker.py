@@ -1,10 +1,11 @@
 """The measuring side: one process per system, driven over stdin/stdout by benchmarks.run.
 
-A worker builds its job (a trainer on the shared batches, or micro-benchmark
-cases), says it is ready, then answers ``{"cmd": "run", "n": N}`` with N
-timings until ``{"cmd": "exit"}``, when it reports its peak memory. Keeping
-the processes alive lets the driver alternate systems A B A B without paying
-start-up again, and gives each system its own peak resident memory.
+A worker builds its job (a trainer on the shared batches, micro-benchmark
+cases, or a time-to-accuracy run), says it is ready, then answers each
+``{"cmd": "run", "n": N}`` (N steps, N repetitions of every case, or N more
+epochs) until ``{"cmd": "exit"}``, when it reports its peak memory. Keeping
+the processes alive lets the driver alternate systems (A B, B A, ...) without
+paying start-up again, and gives each system its own peak resident memory.
 """
 
 from __future__ import annotations

@@ -85,11 +85,11 @@ def test_quick_suite_runs_and_writes_results(tmp_path, data_root):
 
 
 @pytest.mark.slow
-def test_time_to_accuracy_alternates_the_systems_epoch_by_epoch(data_root, capfd):
+def test_time_to_accuracy_alternates_the_systems_epoch_by_epoch(data_root, capfd, monkeypatch):
     from benchmarks.run import bench_tta
 
     systems = [s for s in _systems() if s != "reference"]
-    os.environ.setdefault("ZERODL_DATA", str(data_root))
+    monkeypatch.setenv("ZERODL_DATA", str(data_root))
     results = bench_tta(systems + ["reference"], {"threads": 1}, max_epochs=2, subset=300)
     log = capfd.readouterr().err
     for task_name, target in (("simple_convnet", 0.988), ("deep_convnet", 0.990)):
