@@ -164,6 +164,16 @@ class _Geometry:
         return xpad[:, :, i:i + self.sh * (self.OH - 1) + 1:self.sh,
                     j:j + self.sw * (self.OW - 1) + 1:self.sw]
 
+    def fold(self, part_at, xp, dtype):
+        """The adjoint of reading the windows: each offset's (N, C, OH, OW) ``part_at(i, j)``
+        added at ``window(i, j)`` of a zero padded array (overlaps sum); returns the
+        (N, C, H, W) interior as a contiguous array, the padding dropped."""
+        xpad = xp.zeros((self.N, self.C, self.Hp, self.Wp), dtype=dtype)
+        for i in range(self.FH):
+            for j in range(self.FW):
+                self.window(xpad, i, j)[...] += part_at(i, j)
+        return xp.ascontiguousarray(self.crop(xpad))
+
 
 # ---------------------------------------------------------------- convolution
 def _check_conv_shapes(x: Tensor, W: Tensor, b) -> None:
@@ -467,11 +477,7 @@ class Col2im(Function):
         g = self.geom
         xp = get_array_module(col)
         col6 = col.reshape(g.N, g.OH, g.OW, g.C, g.FH, g.FW).transpose(0, 3, 4, 5, 1, 2)
-        xpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=col.dtype)
-        for i in range(g.FH):
-            for j in range(g.FW):
-                g.window(xpad, i, j)[...] += col6[:, :, i, j]
-        return xp.ascontiguousarray(g.crop(xpad))
+        return g.fold(lambda i, j: col6[:, :, i, j], xp, col.dtype)
 
     def backward(self, gx):
         return Im2col(self.geom)(gx)

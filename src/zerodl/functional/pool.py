@@ -128,19 +128,15 @@ class _MaxPoolScatter(Function):
     def forward(self, gy):
         g, arg = self.geom, self.arg
         xp = get_array_module(gy)
-        hit = xp.empty(gy.shape, dtype=bool)
         if _non_overlapping(g):
+            hit = xp.empty(gy.shape, dtype=bool)
             gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
             t = _tiles(gx, g)
             for k in range(g.FH * g.FW):
                 xp.equal(arg, k, out=hit)
                 xp.multiply(gy, hit, out=t[:, :, :, k // g.FW, :, k % g.FW])
             return gx
-        gxpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype)
-        for k in range(g.FH * g.FW):
-            xp.equal(arg, k, out=hit)
-            g.window(gxpad, k // g.FW, k % g.FW)[...] += gy * hit
-        return xp.ascontiguousarray(g.crop(gxpad))
+        return g.fold(lambda i, j: gy * (arg == i * g.FW + j), xp, gy.dtype)
 
     def backward(self, ggx):
         return _MaxPoolGather(self.geom, self.arg)(ggx)
@@ -199,11 +195,7 @@ class _AvgPoolSpread(Function):
             gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
             _tiles(gx, g)[...] = share[:, :, :, None, :, None]
             return gx
-        gxpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype)
-        for i in range(g.FH):
-            for j in range(g.FW):
-                g.window(gxpad, i, j)[...] += share
-        return xp.ascontiguousarray(g.crop(gxpad))
+        return g.fold(lambda i, j: share, xp, gy.dtype)
 
     def backward(self, ggx):
         return AvgPool2d(self.geom)(ggx)
