@@ -137,8 +137,8 @@ class BatchNorm(Function):
                 gx *= scale
             else:
                 gx = g * scale
-        return (_wrap(gx, x), _wrap(ggamma if need[1] else None, gamma),
-                _wrap(gbeta if need[2] else None, self.inputs[2]))
+        return (_grad_like(gx, x), _grad_like(ggamma if need[1] else None, gamma),
+                _grad_like(gbeta if need[2] else None, self.inputs[2]))
 
     def _backward_graph(self, gy):
         """The same gradients with Tensor operations, for create_graph."""
@@ -186,7 +186,8 @@ def _channel_dot(a, b):
     return xp.einsum("ncl,ncl->c", a.reshape(shape), b.reshape(shape))
 
 
-def _wrap(a, like: Tensor):
+def _grad_like(a, like: Tensor):
+    """A gradient array as a Tensor in ``like``'s dtype (None stays None)."""
     return None if a is None else Tensor(a.astype(like.dtype, copy=False))
 
 
