@@ -101,3 +101,19 @@ def test_the_installed_command_runs(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "himmelblau" in done.stdout and (tmp_path / "descent.png").exists()
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    assert main(["plot", "surface", "--out", str(tmp_path / "a.png")]) == 1
+    assert "pip install 'zerodl[plot]'" in capsys.readouterr().err
+    assert not (tmp_path / "a.png").exists()

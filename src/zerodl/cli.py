@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ImportError as e:
+        if "pip install" not in str(e):  # only a missing extra says how to install it
+            raise
+        print(f"zerodl: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

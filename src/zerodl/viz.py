@@ -412,7 +412,10 @@ def render(dot_text: str, path) -> Path:
 
 
 def _figure(size):
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise ImportError("zerodl.viz: figures need matplotlib: pip install 'zerodl[plot]'") from e
 
     return Figure(figsize=size, layout="constrained")
 
