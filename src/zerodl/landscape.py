@@ -244,6 +244,13 @@ def resolve_function(f) -> Callable[[Tensor, Tensor], Tensor]:
                     f"got {type(f).__name__}")
 
 
+def landscape_of(f) -> Landscape | None:
+    """The Landscape behind ``f`` (a FUNCTIONS name or a Landscape); None for a plain function."""
+    if isinstance(f, str):
+        return FUNCTIONS.get(f)
+    return f if isinstance(f, Landscape) else None
+
+
 def make_optimizer(name, params, lr: float, **kwargs):
     """The ``zerodl.optim`` optimizer called ``name`` over ``params``.
 
@@ -330,7 +337,7 @@ def gradient_field(f, xlim: Sequence[float] | None = None, ylim: Sequence[float]
 
 def _window(f, xlim, ylim):
     fn = resolve_function(f)
-    entry = FUNCTIONS[f] if isinstance(f, str) else f if isinstance(f, Landscape) else None
+    entry = landscape_of(f)
     default = ((-5.0, 5.0), (-5.0, 5.0)) if entry is None else (entry.xlim, entry.ylim)
     return fn, tuple(xlim or default[0]), tuple(ylim or default[1])
 

@@ -466,8 +466,7 @@ def _legend(ax) -> None:
 
 
 def _mark_minima(ax, f) -> None:
-    entry = landscape.FUNCTIONS.get(f) if isinstance(f, str) else \
-        f if isinstance(f, landscape.Landscape) else None
+    entry = landscape.landscape_of(f)
     if entry is not None and entry.minima:
         m = np.array(entry.minima)
         ax.plot(m[:, 0], m[:, 1], "+", color="black", ms=12, mew=2,
@@ -491,8 +490,7 @@ def _plane_size(xlim, ylim, cols: int, rows: int = 1):
 
 
 def _trajectory_window(f, trajectories, xlim, ylim):
-    entry = landscape.FUNCTIONS.get(f) if isinstance(f, str) else \
-        f if isinstance(f, landscape.Landscape) else None
+    entry = landscape.landscape_of(f)
     if entry is not None:
         return tuple(xlim or entry.xlim), tuple(ylim or entry.ylim)
     pts = np.concatenate([t.points for t in trajectories])
@@ -504,8 +502,7 @@ def _trajectory_window(f, trajectories, xlim, ylim):
 
 
 def _function_title(f) -> str:
-    entry = landscape.FUNCTIONS.get(f) if isinstance(f, str) else \
-        f if isinstance(f, landscape.Landscape) else None
+    entry = landscape.landscape_of(f)
     if entry is not None:
         return f"f(x, y) = {entry.formula} ({entry.name})"
     return f"f = {getattr(f, '__name__', 'f')}"
