@@ -125,6 +125,29 @@
     return stops[i].map((c, k) => c + (stops[i + 1][k] - c) * f);
   }
 
+  // An n×n grid sampled at meshgrid points (row i is y[i], from the bottom), coloured by
+  // rgbAt(i, j), drawn into the box (x, y, w, h). Canvas rows go down, so rows are flipped;
+  // the image is drawn half a cell larger on every side so that cell centres land on the points.
+  function drawGridImage(ctx, n, x, y, w, h, rgbAt) {
+    const img = document.createElement('canvas');
+    img.width = n;
+    img.height = n;
+    const ictx = img.getContext('2d');
+    const data = ictx.createImageData(n, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const c = rgbAt(i, j);
+        const k = ((n - 1 - i) * n + j) * 4;
+        data.data[k] = c[0]; data.data[k + 1] = c[1]; data.data[k + 2] = c[2]; data.data[k + 3] = 255;
+      }
+    }
+    ictx.putImageData(data, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    const cellW = w / (n - 1);
+    const cellH = h / (n - 1);
+    ctx.drawImage(img, x - cellW / 2, y - cellH / 2, w + cellW, h + cellH);
+  }
+
   function decodeBytes(b64) {
     const s = atob(b64);
     const out = new Uint8Array(s.length);
@@ -397,23 +420,7 @@
         while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (levels[mid] <= z) lo = mid; else hi = mid; }
         return (lo + (z - levels[lo]) / (levels[hi] - levels[lo] || 1)) / (levels.length - 1);
       };
-      const img = document.createElement('canvas');
-      img.width = n;
-      img.height = n;
-      const ictx = img.getContext('2d');
-      const data = ictx.createImageData(n, n);
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) {
-          const c = ramp(HEAT, rank(s.z[i][j]));
-          const k = ((n - 1 - i) * n + j) * 4; // row i is y[i]; canvas rows go down
-          data.data[k] = c[0]; data.data[k + 1] = c[1]; data.data[k + 2] = c[2]; data.data[k + 3] = 255;
-        }
-      }
-      ictx.putImageData(data, 0, 0);
-      ctx.imageSmoothingEnabled = true;
-      const cellW = pw / (n - 1);
-      const cellH = ph / (n - 1);
-      ctx.drawImage(img, p.l - cellW / 2, p.t - cellH / 2, pw + cellW, ph + cellH);
+      drawGridImage(ctx, n, p.l, p.t, pw, ph, (i, j) => ramp(HEAT, rank(s.z[i][j])));
       ctx.save();
       ctx.beginPath(); ctx.rect(p.l, p.t, pw, ph); ctx.clip();
 
@@ -912,34 +919,18 @@
       const G = snap.grid;
       const C = snap.classes;
       const probs = decodeBytes(snap.boundary);
-      const img = document.createElement('canvas');
-      img.width = G;
-      img.height = G;
-      const ictx = img.getContext('2d');
-      const im = ictx.createImageData(G, G);
-      for (let i = 0; i < G; i++) {
-        for (let j = 0; j < G; j++) {
-          const base = (i * G + j) * C;
-          let r = 0; let g = 0; let b = 0; let top = 0;
-          for (let c = 0; c < C; c++) {
-            const pr = probs[base + c] / 255;
-            top = Math.max(top, pr);
-            r += pr * CLASS_COLORS[c][0]; g += pr * CLASS_COLORS[c][1]; b += pr * CLASS_COLORS[c][2];
-          }
-          // Sure answers get deeper colours; unsure ones fade to white.
-          const sure = (top - 1 / C) / (1 - 1 / C);
-          const mix = 0.18 + 0.5 * sure;
-          const k = ((G - 1 - i) * G + j) * 4;
-          im.data[k] = 255 + (r - 255) * mix;
-          im.data[k + 1] = 255 + (g - 255) * mix;
-          im.data[k + 2] = 255 + (b - 255) * mix;
-          im.data[k + 3] = 255;
+      drawGridImage(ctx, G, 0, 0, w, h, (i, j) => {
+        const base = (i * G + j) * C;
+        let r = 0; let g = 0; let b = 0; let top = 0;
+        for (let c = 0; c < C; c++) {
+          const pr = probs[base + c] / 255;
+          top = Math.max(top, pr);
+          r += pr * CLASS_COLORS[c][0]; g += pr * CLASS_COLORS[c][1]; b += pr * CLASS_COLORS[c][2];
         }
-      }
-      ictx.putImageData(im, 0, 0);
-      ctx.imageSmoothingEnabled = true;
-      const cell = w / (G - 1);
-      ctx.drawImage(img, -cell / 2, -cell / 2, w + cell, h + cell);
+        // Sure answers get deeper colours; unsure ones fade to white.
+        const mix = 0.18 + 0.5 * (top - 1 / C) / (1 - 1 / C);
+        return [255 + (r - 255) * mix, 255 + (g - 255) * mix, 255 + (b - 255) * mix];
+      });
       const [lo, hi] = data.window;
       const X = (x) => ((x - lo) / (hi - lo)) * w;
       const Y = (y) => h - ((y - lo) / (hi - lo)) * h;
