@@ -151,8 +151,15 @@ def test_tiny_mnist_run(tmp_path, data_root, monkeypatch, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["train_size"] == 500 and metrics["config"]["test_size"] == 10000
     assert 0.5 < metrics["test_accuracy"] < 1.0          # 500 images, one epoch: well above 10%
+    from zerodl import data
+
+    splits = []
+    read = data.MNIST.__init__
+    monkeypatch.setattr(data.MNIST, "__init__",
+                        lambda self, *a, **kw: splits.append(kw.get("train")) or read(self, *a, **kw))
     assert main(["evaluate", str(out)]) == 0
     assert f"{metrics['test_accuracy']:.2%}" in capsys.readouterr().out.splitlines()[-1]
+    assert splits == [False]            # evaluate reads the test split alone
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",

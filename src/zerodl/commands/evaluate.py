@@ -30,7 +30,7 @@ def run(args) -> int:
 
     try:
         model, config = load_model(path)
-        data = load_data(config)
+        data = load_data(config, train=False)
     except (OSError, ValueError) as e:
         print(f"zerodl evaluate: {e}", file=sys.stderr)
         return 1

@@ -275,32 +275,37 @@ def classifies(config) -> bool:
 
 
 # ------------------------------------------------------------ building the run
-def load_data(config) -> dict:
+def load_data(config, train: bool = True) -> dict:
     """Training and test arrays for the config's dataset, shaped for its model.
 
-    The generated sets draw their test points from the same distribution with
+    ``train=False`` reads the test split alone (for ``zerodl evaluate``). The
+    generated sets draw their test points from the same distribution with
     another seed (2*seed + 1 against 2*seed for training).
     """
     from .. import data as zdata
 
     name = config["dataset"]
+    out = {}
     if name in IMAGE_DATASETS:
         cls = zdata.MNIST if name == "mnist" else zdata.FashionMNIST
         flatten = config["model"] == "mlp"
-        train, test = cls(train=True, flatten=flatten), cls(train=False, flatten=flatten)
-        x_train, y_train = train.images, train.labels
-        if config.get("train_subset"):
-            x_train, y_train = x_train[: config["train_subset"]], y_train[: config["train_subset"]]
-        x_test, y_test = test.images, test.labels
-        outputs = 10
+        test = cls(train=False, flatten=flatten)
+        out["x_test"], out["y_test"] = test.images, test.labels
+        if train:
+            images = cls(train=True, flatten=flatten)
+            subset = config.get("train_subset") or None
+            out["x_train"], out["y_train"] = images.images[:subset], images.labels[:subset]
+        out["num_outputs"] = 10
     else:
         make = getattr(zdata, name)
-        x_train, y_train = make(seed=2 * config["seed"])
-        x_test, y_test = make(seed=2 * config["seed"] + 1)
-        outputs = 1 if name == "sine" else int(max(y_train.max(), y_test.max())) + 1
-    inputs = int(x_train[0].size)
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
-            "num_inputs": inputs, "num_outputs": outputs}
+        out["x_test"], out["y_test"] = make(seed=2 * config["seed"] + 1)
+        labels = [out["y_test"]]
+        if train:
+            out["x_train"], out["y_train"] = make(seed=2 * config["seed"])
+            labels.append(out["y_train"])
+        out["num_outputs"] = 1 if name == "sine" else int(max(y.max() for y in labels)) + 1
+    out["num_inputs"] = int(out["x_test"][0].size)
+    return out
 
 
 def build_model(config):
