@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from zerodl import landscape
-from zerodl.lab.digits import mnist_like
+from zerodl.lab.digits import DigitsLab, mnist_like
 from zerodl.lab.server import MAX_BODY, start_in_thread
 
 
@@ -554,6 +554,17 @@ def test_train_button_trains_an_mlp_on_mnist(data_root, tmp_path, monkeypatch):
         assert m["available"] and m["kind"] == "mlp" and m["test_accuracy"] > 0.6
     finally:
         s.close()
+
+
+def test_digit_training_stops_at_the_next_step_when_the_lab_stops(data_root, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setenv("ZERODL_DATA", str(data_root))
+    lab = DigitsLab(runs_root=tmp_path)
+    steps = []
+    lab._progress = lambda state, progress, message: steps.append(message)
+    lab.stop()
+    lab._train(2000)     # in the caller's thread: returns once the first step sees the stop
+    assert lab.model is None and lab.training["state"] == "idle" and steps == []
 
 
 def test_a_cnn_model_shows_its_filters_and_feature_maps(tmp_path):

@@ -104,7 +104,7 @@ class DigitsLab:
     def __init__(self, model_dir=None, runs_root: str | Path = "runs"):
         self.lock = threading.Lock()
         self.model = self.config = self.accuracy = None
-        self.source = self._conv = None
+        self.source = self._conv = self._filter_images = None
         self.load_error = None
         self.training = {"state": "idle", "progress": 0.0, "message": ""}
         self._stop = threading.Event()
@@ -127,7 +127,7 @@ class DigitsLab:
                    "kind": self._kind(), "test_accuracy": self.accuracy,
                    "error": self.load_error, "training": dict(self.training)}
             if out["kind"] == "cnn":
-                out["filters"] = self._filters()
+                out["filters"] = self._filter_images
         return out
 
     # -- prediction
@@ -169,32 +169,31 @@ class DigitsLab:
 
     def _train(self, subset: int) -> None:
         import zerodl.functional as F
-        from zerodl import Tensor, data, optim
+        from zerodl import data, optim
         from zerodl import train as ztrain
         from zerodl.nn.models import MLP
 
         try:
             train_set = data.MNIST(train=True, flatten=True)
             test_set = data.MNIST(train=False, flatten=True)
-            X, y = train_set.images[:subset], train_set.labels[:subset]
-            model = MLP([784, 100, 10])
-            opt = optim.Adam(model.named_parameters(), lr=1e-3)
-            loader = data.DataLoader((X, y), 100, shuffle=True, seed=0)
-            start, total = time.monotonic(), len(loader)
-            model.train()
-            for i, (xb, yb) in enumerate(loader):
-                if self._stop.is_set():
-                    return
-                loss = F.cross_entropy(model(Tensor(np.asarray(xb))), np.asarray(yb))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                if i % 10 == 0 or i == total - 1:
-                    self._progress("training", (i + 1) / total,
-                                   f"step {i + 1}/{total}, loss {float(loss.data):.3f}")
-            self._progress("training", 1.0, "measuring on the 10,000 test digits")
+            loader = data.DataLoader((train_set.images[:subset], train_set.labels[:subset]),
+                                     100, shuffle=True, seed=0)
             test = data.DataLoader((test_set.images, test_set.labels), 1000, shuffle=False)
-            _, accuracy = ztrain.evaluate(model, test, F.cross_entropy, metric="accuracy")
+            model = MLP([784, 100, 10])
+            total = len(loader)
+
+            def on_step(epoch, step, loss):
+                if self._stop.is_set():
+                    raise _Stopped
+                if step == total:
+                    self._progress("training", 1.0, "measuring on the 10,000 test digits")
+                elif step % 10 == 1:
+                    self._progress("training", step / total, f"step {step}/{total}, loss {loss:.3f}")
+
+            start = time.monotonic()
+            history = ztrain.fit(model, F.cross_entropy, optim.Adam(model.named_parameters(), lr=1e-3),
+                                 loader, test, epochs=1, progress=False, on_step=on_step)
+            accuracy = history.val_accuracy[-1]
             model.eval()
             config = {"model": "mlp", "dataset": "mnist", "hidden": [100], "train_subset": subset}
             with self.lock:
@@ -203,6 +202,8 @@ class DigitsLab:
                 self.training = {"state": "done", "progress": 1.0, "subset": subset,
                                  "message": f"test accuracy {accuracy:.1%} after "
                                             f"{time.monotonic() - start:.0f} s"}
+        except _Stopped:  # the lab is shutting down
+            return
         except Exception as e:  # missing data above all: tell the page how to fix it
             with self.lock:
                 self.training = {"state": "failed", "progress": 0.0, "message": str(e)}
@@ -217,6 +218,7 @@ class DigitsLab:
         self.model, self.config, self.accuracy, self.source = model, config, accuracy, source
         self.load_error = None
         self._conv = _first_conv(model)
+        self._filter_images = self._filters()   # the weights stay fixed: drawn once, sent each poll
 
     def _kind(self) -> str | None:
         if self.model is None:
@@ -241,6 +243,10 @@ class DigitsLab:
             maps = F.relu(self._conv(Tensor(batch))).data[0]
         maps = np.asarray(maps, dtype=np.float64)
         return {"shape": list(maps.shape), "data": b64_uint8(maps / max(maps.max(), 1e-12))}
+
+
+class _Stopped(Exception):
+    """Raised from the training callback when the lab stops, to leave ``fit`` at once."""
 
 
 def _drawing(body: dict) -> np.ndarray:
