@@ -236,6 +236,14 @@ def _read_safetensors(data: bytes):
 
 
 # ---------------------------------------------------------------- atomic writes
+def finite_list(a) -> list:
+    """A (nested) list of floats for JSON, with None where the value is inf or NaN."""
+    a = np.asarray(a, dtype=np.float64)
+    if np.all(np.isfinite(a)):
+        return a.tolist()
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
 def atomic_write(path, write: Callable) -> Path:
     """Write a file all at once: ``write(f)`` fills a binary temporary file beside ``path``,
     which is then renamed onto ``path``. On any error nothing is left behind and an

@@ -99,7 +99,7 @@ def _write(config, runs, args, landscape) -> int:
     from pathlib import Path
 
     from .. import viz
-    from ..io import atomic_write
+    from ..io import atomic_write, finite_list
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,7 @@ def _write(config, runs, args, landscape) -> int:
         "steps": args.steps,
         "grad": args.grad,
         "trajectories": {
-            name: {"lr": t.lr, "points": _finite(t.points), "values": _finite(t.values),
+            name: {"lr": t.lr, "points": finite_list(t.points), "values": finite_list(t.values),
                    "diverged": t.diverged, "stopped_at": t.stopped_at}
             for name, t in runs.items()
         },
@@ -131,18 +131,3 @@ def _write(config, runs, args, landscape) -> int:
         print(f"{name:<10} {t.lr:>7g}  ({x:>11.4g}, {y:>11.4g})  {t.values[-1]:>11.4g}{note}")
     print(f"wrote {out / 'trajectories.json'} and {out / 'descent.png'}")
     return 0
-
-
-def _finite(a):
-    """Nested lists for JSON, with inf/nan (a diverged run's last value) as null."""
-    import numpy as np
-
-    return _none_if_bad(np.asarray(a, dtype=np.float64).tolist())
-
-
-def _none_if_bad(v):
-    import math
-
-    if isinstance(v, list):
-        return [_none_if_bad(u) for u in v]
-    return v if math.isfinite(v) else None

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import landscape
+from ..io import finite_list
 from .formula import FormulaError, compile_formula, to_text
-from .validate import BadRequest, finite_list, integer, number, pair
+from .validate import BadRequest, integer, number, pair
 
 # The six optimizers of the book's ch. 6 (the page shows them in this order).
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from .validate import BadRequest, b64_uint8, choice, finite_list, integer, number
+from ..io import finite_list
+from .validate import BadRequest, b64_uint8, choice, integer, number
 
 DATASETS = {"spiral": 0.2, "xor": 0.1, "circles": 0.1}      # name -> default noise
 ACTIVATIONS = ("relu", "tanh", "sigmoid")

@@ -81,14 +81,6 @@ def pair(body: dict, key: str, default, bound: float, ordered: bool = True) -> t
     return a, b
 
 
-def finite_list(a) -> list:
-    """A (nested) list of floats for JSON, with None where the value is inf or NaN."""
-    a = np.asarray(a, dtype=np.float64)
-    if np.all(np.isfinite(a)):
-        return a.tolist()
-    return np.where(np.isfinite(a), a, None).tolist()
-
-
 def b64_uint8(a) -> str:
     """Values in [0, 1] as base64 bytes 0..255: a compact image for the page's canvases."""
     a = np.clip(np.nan_to_num(np.asarray(a, dtype=np.float64)), 0.0, 1.0)
