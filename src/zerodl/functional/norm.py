@@ -219,6 +219,8 @@ class Dropout(Function):
         xp = get_array_module(x)
         dtype = x.dtype if x.dtype.kind == "f" else xp.float32
         rand_dtype = dtype if dtype.itemsize in (4, 8) else xp.float64
+        # Drawn by zerodl's one NumPy generator, on the host even for a GPU array, so
+        # that zd.manual_seed gives the same masks on either device.
         u = xp.asarray(default_rng().random(x.shape, dtype=rand_dtype))
         mask = (u >= self.p).astype(dtype)
         mask *= 1.0 / (1.0 - self.p)
