@@ -19,7 +19,7 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[plot,io,test,dev,lab-test,bench]"
+	$(BIN)/python -m pip install -q -e ".[plot,io,test,dev,lab-test,bench,dist]"
 	touch $@
 
 $(VENV)/.bench-deps: pyproject.toml | $(BIN)/python

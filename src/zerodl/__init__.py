@@ -40,6 +40,7 @@ def __getattr__(name):
     # Higher layers load on first use, so `import zerodl` stays light (NumPy alone).
     import importlib
 
-    if name in {"nn", "optim", "data", "train", "io", "landscape", "viz", "lab", "cli"}:
+    if name in {"nn", "optim", "data", "train", "io", "landscape", "viz", "lab", "cli",
+                "distributed"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'zerodl' has no attribute {name!r}")

@@ -106,6 +106,7 @@ def fit(
     metric: str | None = "accuracy",
     on_epoch_end: Callable | None = None,
     on_step: Callable | None = None,
+    comm=None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs (in total, counting resumed ones); return the History.
 
@@ -122,6 +123,11 @@ def fit(
     ``progress``: a tqdm bar per epoch, shown only on a terminal.
     ``on_step(epoch, step, loss)`` runs after every update and
     ``on_epoch_end(epoch, history)`` after every epoch.
+
+    Data-parallel (zerodl.distributed): with ``comm``, the loaders sharded by
+    it and a DistributedOptimizer, every rank trains on its part of each batch,
+    and the losses and accuracies in the History are over all the ranks' samples
+    (the same History on every rank). Only one rank should write ``checkpoint``.
 
     Batches go where the model's parameters are: after ``model.to("gpu")``
     each NumPy batch is copied to the GPU (a loader made with
@@ -151,14 +157,16 @@ def fit(
         for epoch in range(done + 1, epochs + 1):
             start = time.perf_counter()
             train_loss, train_acc = _train_epoch(
-                model, loss_fn, optimizer, train_loader, epoch, epochs, progress, metric, on_step
+                model, loss_fn, optimizer, train_loader, epoch, epochs, progress, metric, on_step,
+                comm
             )
             seconds = time.perf_counter() - start
             val_loss = val_acc = None
             start = time.perf_counter()
             if val_loader is not None:
                 val_loss, val_acc = evaluate(model, val_loader, loss_fn, metric=metric,
-                                             progress=progress, desc=f"epoch {epoch}: validation")
+                                             progress=progress, desc=f"epoch {epoch}: validation",
+                                             comm=comm)
             eval_seconds = time.perf_counter() - start
             history.append(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
                            val_loss=val_loss, val_accuracy=val_acc,
@@ -178,13 +186,15 @@ def fit(
 
 
 def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | None = "accuracy",
-             progress: bool = False, desc: str = "evaluating"):
+             progress: bool = False, desc: str = "evaluating", comm=None):
     """(loss, accuracy) of ``model`` over every batch of ``loader``, in eval mode, without a graph.
 
     Averages are weighted by batch size, so they are exact over the whole set.
     The loss is None without ``loss_fn``; the accuracy is None for regression
     targets or ``metric=None``. The model goes back to training mode afterwards
-    if it was in it. ``progress``: a tqdm bar (on a terminal only).
+    if it was in it. ``progress``: a tqdm bar (on a terminal only). With a
+    ``zerodl.distributed`` ``comm`` and a loader sharded by it, the totals are
+    summed over the ranks: every rank gets the result for the whole set.
     """
     from tqdm.auto import tqdm
 
@@ -216,6 +226,7 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
         bar.close()
         if was_training:
             model.train()
+    total_loss, correct, n = _over_ranks(comm, total_loss, correct, n)
     if n == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     loss = total_loss / n if loss_fn is not None else None
@@ -223,7 +234,8 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
 
 
 # ------------------------------------------------------------ one epoch
-def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, metric, on_step):
+def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, metric, on_step,
+                 comm=None):
     """One pass over ``loader``; returns (mean loss, accuracy or None)."""
     from tqdm.auto import tqdm
 
@@ -267,9 +279,18 @@ def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, met
                 on_step(epoch, step, value)
     finally:
         bar.close()
+    total_loss, correct, n = _over_ranks(comm, total_loss, correct, n)
     if n == 0:
         raise ValueError("fit: the training loader yielded no batches")
     return total_loss / n, (int(correct) / n if has_accuracy else None)
+
+
+def _over_ranks(comm, total_loss, correct, n):
+    """The totals summed over the ranks of a data-parallel run (as they are without one)."""
+    if comm is None or comm.size == 1:
+        return total_loss, correct, n
+    total_loss, correct, n = comm.sum([total_loss, float(correct), n])
+    return total_loss, int(round(correct)), int(round(n))
 
 
 def _as_input(x):

@@ -4,6 +4,7 @@
     zerodl train --resume runs/cnn                    # finish an interrupted run
     zerodl train --resume runs/cnn --epochs 10        # or go on to 10 epochs in all
     zerodl train --model simple-convnet --device gpu  # on an NVIDIA GPU (pip install 'zerodl[gpu]')
+    mpirun -n 2 zerodl train --model simple-convnet   # data-parallel (pip install 'zerodl[dist]')
 
 The run's folder receives config.json (the resolved settings), checkpoint.npz
 (after every epoch), model.npz (the trained parameters with the settings, for
@@ -12,6 +13,10 @@ The run's folder receives config.json (the resolved settings), checkpoint.npz
 A resumed run with the same epochs ends with exactly the parameters of one
 that never stopped. A larger --epochs makes it a longer run: a cosine
 schedule is then re-planned over the new total from where it stands.
+
+Under mpirun every process trains on its part of each batch (the batch size
+is the whole batch's, so the recipe is the same as alone) and rank 0 writes
+the files (zerodl.distributed).
 """
 
 from __future__ import annotations
@@ -103,8 +108,29 @@ def run(args) -> int:
     parser = args.parser
     config, out = _resolve(args, parser)  # every argument error happens here, before any work
 
+    from .. import distributed
+
+    comm = distributed.init()  # a world of one unless started by mpirun
+    if comm.size == 1:
+        return _train(args, config, out, comm)
+    # An error in one rank must end them all: the others may be waiting for it in an Allreduce.
+    try:
+        code = _train(args, config, out, comm)
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    if code not in (0, 130):
+        comm.abort(code)
+    return code
+
+
+def _train(args, config, out: Path, comm) -> int:
+    """The run itself; with several ranks (mpirun), data-parallel, rank 0 writing and printing."""
     from .. import train as zt
 
+    lead = comm.rank == 0
     if args.device == "gpu":
         from ..backend import gpu_available
 
@@ -112,6 +138,10 @@ def run(args) -> int:
             print("zerodl train: --device gpu needs CuPy and an NVIDIA GPU; install it with "
                   "`pip install 'zerodl[gpu]'` (or train with --device cpu)", file=sys.stderr)
             return 2
+    if config["batch_size"] < comm.size:
+        print(f"zerodl train: --batch-size {config['batch_size']} cannot be split among "
+              f"{comm.size} processes; use at least {comm.size}", file=sys.stderr)
+        return 2
     try:
         data = load_data(config)
     except (OSError, ValueError) as e:
@@ -124,38 +154,51 @@ def run(args) -> int:
     config["num_inputs"], config["num_outputs"] = data["num_inputs"], data["num_outputs"]
     config["train_size"], config["test_size"] = len(data["y_train"]), len(data["y_test"])
 
-    out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "checkpoint.npz"
     resume = checkpoint if args.resume else None
-    _write_json(out / "config.json", config)
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "config.json", config)
 
     from .. import data as zdata
+    from .. import distributed
     from ..random import manual_seed
 
     manual_seed(config["seed"])
     model = build_model(config).to(args.device)  # before the optimizer: its state follows
     optimizer = build_optimizer(config, model)
+    shard = None
+    if comm.size > 1:
+        distributed.broadcast_parameters(model, comm)
+        optimizer = distributed.DistributedOptimizer(optimizer, comm)
+        manual_seed(config["seed"] + comm.rank)  # each rank its own dropout masks
+        shard = comm
     scheduler = build_scheduler(config, optimizer)
     loss_fn = build_loss(config)
     train_loader = zdata.DataLoader((data["x_train"], data["y_train"]), config["batch_size"],
-                                    shuffle=True, seed=config["seed"], device=args.device)
-    test_loader = test_loader_for(config, data, device=args.device)
+                                    shuffle=True, seed=config["seed"], device=args.device,
+                                    shard=shard)
+    test_loader = test_loader_for(config, data, device=args.device, shard=shard)
 
-    _print_header(config, out, resume, args.device)
-    report = _EpochReport(config)
+    if lead:
+        _print_header(config, out, resume, args.device, comm.size)
     try:
         history = zt.fit(model, loss_fn, optimizer, train_loader, test_loader, config["epochs"],
-                         checkpoint=checkpoint, resume=resume, scheduler=scheduler,
-                         progress=not args.no_progress,
+                         checkpoint=checkpoint if lead else None, resume=resume,
+                         scheduler=scheduler, progress=lead and not args.no_progress,
                          metric="accuracy" if classifies(config) else None,
-                         on_epoch_end=report)
+                         on_epoch_end=_EpochReport(config) if lead else None,
+                         comm=shard)
     except zt.TrainingInterrupted as e:
-        print(f"\ninterrupted: the state after epoch {e.epoch} is saved in {e.checkpoint}\n"
-              f"resume with: zerodl train --resume {out}", file=sys.stderr)
+        if lead:
+            print(f"\ninterrupted: the state after epoch {e.epoch} is saved in {e.checkpoint}\n"
+                  f"resume with: zerodl train --resume {out}", file=sys.stderr)
         return 130
     except FloatingPointError as e:
         print(f"zerodl train: {e} (--lr {config['lr']:g})", file=sys.stderr)
         return 1
+    if not lead:
+        return 0
 
     save_model(out / "model.npz", model, config)
     metrics = metrics_dict(history, config)
@@ -343,11 +386,11 @@ def build_scheduler(config, optimizer):
     return None
 
 
-def test_loader_for(config, data, device: str | None = None):
+def test_loader_for(config, data, device: str | None = None, shard=None):
     from .. import data as zdata
 
     return zdata.DataLoader((data["x_test"], data["y_test"]), EVAL_BATCH[config["model"]],
-                            shuffle=False, device=device)
+                            shuffle=False, device=device, shard=shard)
 
 
 def save_model(path: Path, model, config) -> None:
@@ -409,7 +452,7 @@ class _EpochReport:
         print(line, flush=True)
 
 
-def _print_header(config, out, resume, device: str = "cpu") -> None:
+def _print_header(config, out, resume, device: str = "cpu", processes: int = 1) -> None:
     what = (f"{config['model']} on {config['dataset']} ({config['train_size']:,} training / "
             f"{config['test_size']:,} test samples)")
     how = (f"{config['optimizer']} lr={config['lr']:g}, batch {config['batch_size']}, "
@@ -420,6 +463,8 @@ def _print_header(config, out, resume, device: str = "cpu") -> None:
         how += f", {config['schedule']} schedule"
     if device != "cpu":
         how += f", on the {device.upper()}"
+    if processes > 1:
+        how += f", data-parallel on {processes} processes"
     if resume:
         from .. import train as zt
 

@@ -22,6 +22,11 @@ iteration re-makes that epoch's permutation and starts at batch k.
 On a GPU: ``DataLoader(..., device="gpu")`` copies the dataset's arrays to the
 GPU once and cuts every batch there (CuPy arrays), for a model moved with
 ``model.to("gpu")``; the shuffling is the same as on the CPU.
+
+Data-parallel training (zerodl.distributed): ``DataLoader(..., shard=comm)``
+on every rank draws the same permutation (the same ``seed``) and yields this
+rank's part of each batch: batch b of size B is cut into ``comm.size``
+consecutive parts whose sizes differ by at most one.
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ class DataLoader:
     a final batch smaller than `batch_size` is left out. ``device``: "gpu" puts
     the arrays on the GPU once (CuPy) and yields GPU batches, "cpu" yields NumPy
     batches; None (the default) leaves the arrays where they are.
+    ``shard``: a ``zerodl.distributed`` Communicator (or a ``(rank, size)``
+    pair) to yield only this rank's part of every batch; a last batch with
+    fewer samples than ranks is left out on every rank.
     """
 
     def __init__(
@@ -59,6 +67,7 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | None = None,
         device: str | None = None,
+        shard=None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
@@ -73,6 +82,7 @@ class DataLoader:
         if self._arrays is not None and self.device is not None:
             self._arrays = tuple(to_device(a, self.device) for a in self._arrays)
         self._n = len(self._arrays[0]) if self._arrays is not None else len(dataset)
+        self.rank, self.ranks = _shard(shard, self.batch_size, self.shuffle, seed)
         if seed is None:
             seed = int(default_rng().integers(2**63))
         self.generator = np.random.default_rng(seed)
@@ -84,7 +94,10 @@ class DataLoader:
     def __len__(self) -> int:
         if self.drop_last:
             return self._n // self.batch_size
-        return math.ceil(self._n / self.batch_size)
+        batches = math.ceil(self._n / self.batch_size)
+        if batches and self._n - (batches - 1) * self.batch_size < self.ranks:
+            batches -= 1  # a last batch too small to give every rank a sample
+        return batches
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
         start_state = copy.deepcopy(self.generator.bit_generator.state)
@@ -96,6 +109,10 @@ class DataLoader:
         self._epoch_start, self._position = start_state, first
         for b in range(first, len(self)):
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self._n)
+            if self.ranks > 1:  # this rank's part of the batch
+                size = hi - lo
+                lo, hi = (lo + self.rank * size // self.ranks,
+                          lo + (self.rank + 1) * size // self.ranks)
             index = slice(lo, hi) if order is None else order[lo:hi]
             batch = self._batch(index)
             self._position = b + 1
@@ -142,10 +159,28 @@ class DataLoader:
         self.epoch = int(state.get("epoch", 0))
 
     def __repr__(self) -> str:
+        part = f", rank {self.rank} of {self.ranks}" if self.ranks > 1 else ""
         return (
             f"DataLoader({self._n} samples, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last}, {len(self)} batches)"
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, {len(self)} batches{part})"
         )
+
+
+def _shard(shard, batch_size: int, shuffle: bool, seed) -> tuple[int, int]:
+    """(rank, number of ranks) from a Communicator, a (rank, size) pair or None."""
+    if shard is None:
+        return 0, 1
+    rank, size = (shard.rank, shard.size) if hasattr(shard, "rank") else shard
+    rank, size = int(rank), int(size)
+    if not 0 <= rank < size:
+        raise ValueError(f"DataLoader: shard rank {rank} is outside 0..{size - 1}")
+    if size > 1 and batch_size < size:
+        raise ValueError(f"DataLoader: batch_size={batch_size} cannot be split among {size} "
+                         f"ranks; use a batch_size of at least {size}")
+    if size > 1 and shuffle and seed is None:
+        raise ValueError("DataLoader: a sharded loader needs a seed, the same on every rank, "
+                         "so that all ranks cut the same permutation")
+    return rank, size
 
 
 def _as_arrays(dataset) -> tuple[np.ndarray, ...] | None:
