@@ -612,7 +612,7 @@ def test_zerodl_lab_serves_until_ctrl_c(tmp_path):
         assert c.getresponse().status == 200
         c.close()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = proc.communicate(timeout=60)  # a hang fails; a slow machine does not
         assert proc.returncode == 0, err
         assert "stopping the lab" in out
     finally:
