@@ -31,7 +31,10 @@ more machines.
 MPI comes from mpi4py (``pip install 'zerodl[dist]'`` brings it with an MPICH
 build; on a cluster, install mpi4py against the cluster's own MPI). Across
 machines, mpirun's host list does the rest: every machine needs the data and,
-to resume, the checkpoint.
+to resume, the checkpoint. An exception in one rank leaves the others waiting
+in their next Allreduce: start scripts with ``mpirun -n 4 python -m mpi4py
+my_training.py``, which ends the whole run on an uncaught exception
+(``zerodl train`` does this by itself).
 """
 
 from __future__ import annotations
