@@ -166,7 +166,7 @@ def test_tiny_mnist_run(tmp_path, data_root, monkeypatch, capsys):
                                   "adamw"])
 def test_every_optimizer_of_train_gets_the_weight_decay(name):
     from zerodl import landscape, nn
-    from zerodl.commands.train import build_optimizer
+    from zerodl.commands.runs import build_optimizer
 
     model = nn.Linear(3, 2)
     opt = build_optimizer({"optimizer": name, "lr": 0.05, "weight_decay": 0.01}, model)

@@ -26,7 +26,7 @@ def run(args) -> int:
         args.parser.error(f"{path} not found: DIR must be the --out folder of `zerodl train`")
 
     from .. import train as zt
-    from .train import build_loss, classifies, format_result, load_data, load_model, test_loader_for
+    from .runs import build_loss, classifies, format_result, load_data, load_model, test_loader_for
 
     try:
         model, config = load_model(path)
