@@ -28,6 +28,7 @@ def summarize(runs: list[dict], warm: dict, hello: dict, closing: dict) -> dict:
         "min_ms": min(times),
         "max_ms": max(times),
         "round_medians_ms": [statistics.median(run["times_ms"]) for run in runs],
+        "round_checks": [run["machine_check"] for run in runs if "machine_check" in run],
         "steps": steps,
         "minflt_per_step": sum(run["minflt"] for run in runs) / steps,
         "initial_loss": hello["initial_loss"],
@@ -91,6 +92,20 @@ def step_table(results: dict, markdown: bool) -> str:
         rows.append([name, *[_ms(s.get(sys)) for sys in systems],
                      _ratio(s.get("zerodl"), s.get("torch")),
                      _ratio(s.get("reference"), s.get("zerodl"))])
+    return _table(headers, rows, markdown)
+
+
+def rounds_table(results: dict, markdown: bool) -> str:
+    """Each round's median step next to the machine check made just before it."""
+    headers = ["task", "system", "round medians ms", "check before: matmul ms / copy ms"]
+    rows = []
+    for name, task in results["tasks"].items():
+        for system, e in task["systems"].items():
+            checks = e.get("round_checks") or []
+            rows.append([name, SYSTEM_LABELS[system],
+                         " ".join(_num(v) for v in e["round_medians_ms"]),
+                         " ".join(f"{c['matmul_ms']:.2f}/{c['copy_ms']:.2f}" for c in checks)
+                         or "—"])
     return _table(headers, rows, markdown)
 
 
@@ -201,6 +216,9 @@ def render(results: dict, markdown: bool) -> str:
     if results["tasks"]:
         parts += [h("Training step, median ms (min–max): forward + backward + update"),
                   step_table(results, markdown),
+                  h("Each system's rounds in order (the systems alternate A B C, C B A, …), "
+                    "with a check of the machine's speed just before each"),
+                  rounds_table(results, markdown),
                   h("Memory and page faults (one process per system)"),
                   memory_table(results, markdown)]
     gemm = gemm_lines(results)

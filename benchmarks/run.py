@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -152,15 +153,22 @@ class Pool:
             self._fail(name, worker, exc)
             return None
 
-    def alternate(self, rounds: int, message: dict) -> dict[str, list[dict]]:
-        """Send ``message`` to every worker ``rounds`` times, reversing the order each round."""
+    def alternate(self, rounds: int, message: dict, check=None) -> dict[str, list[dict]]:
+        """Send ``message`` to every worker ``rounds`` times, reversing the order each round.
+
+        ``check()``, when given, runs just before each request and its result is kept
+        in the answer under "machine_check".
+        """
         answers: dict[str, list[dict]] = {name: [] for name in self.workers}
         for r in range(rounds):
             names = list(self.workers)
             for name in names if r % 2 == 0 else reversed(names):
                 time.sleep(SETTLE_SECONDS)
+                checked = check() if check is not None else None
                 answer = self.ask(name, message)
                 if answer is not None:
+                    if checked is not None:
+                        answer["machine_check"] = checked
                     answers[name].append(answer)
         return {name: a for name, a in answers.items() if name in self.workers}
 
@@ -186,6 +194,36 @@ class Pool:
 
 
 # ---------------------------------------------------------------- the benchmarks
+_check_arrays: dict = {}
+
+
+def machine_check() -> dict[str, float]:
+    """The machine's speed right now: the same small NumPy work, timed in the driver
+    before each system's round (medians of 5, ms). On a shared machine a slow spell
+    slows this too, so each round's timings can be read against it: a 512×512
+    float32 matrix product (compute) and a 16 MB copy (memory bandwidth)."""
+    import numpy as np
+
+    if not _check_arrays:
+        rng = np.random.default_rng(0)
+        _check_arrays.update(a=rng.random((512, 512), dtype=np.float32),
+                             product=np.empty((512, 512), np.float32),
+                             source=rng.random(4 << 20, dtype=np.float32),
+                             copy=np.empty(4 << 20, np.float32))
+    c = _check_arrays
+
+    def median_ms(work) -> float:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            work()
+            times.append((time.perf_counter() - start) * 1e3)
+        return statistics.median(times)
+
+    return {"matmul_ms": median_ms(lambda: np.matmul(c["a"], c["a"], out=c["product"])),
+            "copy_ms": median_ms(lambda: np.copyto(c["copy"], c["source"]))}
+
+
 def bench_task(task, systems: list[str], cfg: dict, tmp: Path) -> dict:
     """Time ``task``'s training step on every system; medians, memory, faults, first loss."""
     import numpy as np
@@ -204,7 +242,7 @@ def bench_task(task, systems: list[str], cfg: dict, tmp: Path) -> dict:
         result: dict = {"description": task.describe(), "systems": {}, "failures": pool.failures}
         warm = {name: pool.ask(name, {"cmd": "run", "n": cfg["warmup"]}) for name in list(pool.workers)}
         steps = cfg["steps"] or (task.quick_steps if cfg["quick"] else task.steps)
-        runs = pool.alternate(cfg["rounds"], {"cmd": "run", "n": steps})
+        runs = pool.alternate(cfg["rounds"], {"cmd": "run", "n": steps}, check=machine_check)
         closing = pool.close()
         for name in closing:
             result["systems"][name] = summarize(runs[name], warm[name], pool.hello[name],

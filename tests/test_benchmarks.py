@@ -74,6 +74,9 @@ def test_quick_suite_runs_and_writes_results(tmp_path, data_root):
         # a few dozen pages, so compare to within 1 MB.
         assert entry["peak_rss_mb"] >= entry["base_rss_mb"] - 1.0 and entry["base_rss_mb"] > 0
         assert entry["first_loss"] == pytest.approx(first, rel=1e-4)
+        # each round's median, and the machine's speed measured just before it
+        assert len(entry["round_medians_ms"]) == len(entry["round_checks"]) == 2
+        assert all(c["matmul_ms"] > 0 and c["copy_ms"] > 0 for c in entry["round_checks"])
     assert results["machine"]["threads"] == 1
 
     page = tmp_path / "BENCHMARKS.md"
@@ -82,6 +85,7 @@ def test_quick_suite_runs_and_writes_results(tmp_path, data_root):
     text = page.read_text()
     assert "old" not in text and text.startswith("# Benchmarks") and text.endswith("notes\n")
     assert "| mlp_small |" in text
+    assert "with a check of the machine's speed just before each" in text
 
 
 @pytest.mark.slow
