@@ -34,14 +34,27 @@ def mpirun() -> str:
     return found
 
 
-def run_mpi(args, n=2, cwd=None, timeout=120):
+# Two "machines" on this one: MPICH's launcher starts a proxy per host name, and ranks
+# under different proxies share no memory, so they talk as across a network.
+TWO_HOSTS = ["-launcher", "fork", "-hosts", "127.0.0.1,localhost", "-ppn", "1"]
+
+
+def run_mpi(args, n=2, cwd=None, timeout=120, launch=()):
     """Run ``args`` on ``n`` ranks; the environment sets no thread counts (zerodl picks them)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    return subprocess.run([mpirun(), "-n", str(n), *args], capture_output=True, text=True,
+    return subprocess.run([mpirun(), *launch, "-n", str(n), *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
 
 
-def run_script(tmp_path, source: str, n=2):
+def two_hosts() -> list[str]:
+    """TWO_HOSTS where mpirun is MPICH's (Hydra), the launcher those options are for."""
+    version = subprocess.run([mpirun(), "--version"], capture_output=True, text=True, timeout=60)
+    if "HYDRA" not in version.stdout:
+        pytest.skip("the two-host launch options are MPICH's (Hydra); this mpirun is another")
+    return TWO_HOSTS
+
+
+def run_script(tmp_path, source: str, n=2, launch=()):
     """Run a Python script on ``n`` ranks; ``report(dict)`` in it leaves each rank's result
     in its own file (the ranks' prints would interleave), returned in rank order."""
     script = tmp_path / "script.py"
@@ -49,7 +62,7 @@ def run_script(tmp_path, source: str, n=2):
         import json as _json
         _json.dump(out, open(f"result-{comm.rank}.json", "w"))
     """))
-    done = run_mpi([sys.executable, str(script)], n=n, cwd=tmp_path)
+    done = run_mpi([sys.executable, str(script)], n=n, cwd=tmp_path, launch=launch)
     assert done.returncode == 0, done.stderr
     return [json.loads((tmp_path / f"result-{r}.json").read_text()) for r in range(n)]
 
@@ -131,7 +144,9 @@ def test_average_gradients_is_the_mean_over_ranks(tmp_path):
         assert r["c"] is True
 
 
-def test_two_ranks_train_as_one_process_with_the_whole_batch(tmp_path):
+@pytest.mark.parametrize("machines", [1, 2])
+def test_two_ranks_train_as_one_process_with_the_whole_batch(tmp_path, machines):
+    launch = two_hosts() if machines == 2 else ()
     results = run_script(tmp_path, """
         import numpy as np
         import zerodl as zd
@@ -157,15 +172,18 @@ def test_two_ranks_train_as_one_process_with_the_whole_batch(tmp_path):
 
         comm = distributed.init()
         model, history = train(comm)
+        from mpi4py import MPI
         out = {"rank": comm.rank, "params": [p.data.tolist() for p in model.parameters()],
-               "history": history.to_dict()}
+               "history": history.to_dict(),
+               "ranks_sharing_memory": MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).size}
         if comm.rank == 0:
             zd.manual_seed(5)
             alone, alone_history = train(distributed.Communicator())
             out["alone"] = [p.data.tolist() for p in alone.parameters()]
             out["alone_history"] = alone_history.to_dict()
-    """)
+    """, launch=launch)
     first, second = results
+    assert first["ranks_sharing_memory"] == second["ranks_sharing_memory"] == 3 - machines
     for p, q, s in zip(first["params"], second["params"], first["alone"]):
         assert np.array_equal(p, q)                         # the ranks never drift apart
         np.testing.assert_allclose(p, s, rtol=1e-10, atol=1e-12)
