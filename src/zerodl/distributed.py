@@ -43,6 +43,7 @@ import os
 
 import numpy as np
 
+from .autograd import Tensor
 from .backend import as_numpy, get_array_module
 
 # Set by mpirun/mpiexec in every process it starts (MPICH's Hydra, Open MPI, PMIx).
@@ -183,14 +184,8 @@ def average_gradients(params, comm: Communicator) -> None:
         flat = xp.asarray(flat)
         start = 0
         for p in group:
-            p.grad = _as_tensor(flat[start:start + p.data.size].reshape(p.data.shape))
+            p.grad = Tensor(flat[start:start + p.data.size].reshape(p.data.shape))
             start += p.data.size
-
-
-def _as_tensor(array):
-    from .autograd import Tensor
-
-    return Tensor(array)
 
 
 class DistributedOptimizer:
