@@ -211,6 +211,9 @@ def test_zerodl_train_under_mpirun_matches_one_process_and_writes_once(tmp_path)
     again = subprocess.run([sys.executable, "-m", "zerodl", "evaluate", "par", "--no-progress"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert f"{m_par['test_accuracy']:.2%}" in again.stdout and f"{m_par['test_loss']:.4f}" in again.stdout
+    shared = run_mpi([sys.executable, "-m", "zerodl", "evaluate", "par", "--no-progress"], cwd=tmp_path)
+    assert shared.returncode == 0, shared.stderr
+    assert shared.stdout == again.stdout                     # one line, from rank 0, the same
 
 
 def test_an_error_on_the_ranks_ends_the_whole_run(tmp_path):

@@ -25,17 +25,22 @@ def run(args) -> int:
     if not path.exists():
         args.parser.error(f"{path} not found: DIR must be the --out folder of `zerodl train`")
 
+    from .. import distributed
     from .. import train as zt
     from .runs import build_loss, classifies, format_result, load_data, load_model, test_loader_for
 
+    comm = distributed.init()  # under mpirun each process evaluates its part of the test set
     try:
         model, config = load_model(path)
         data = load_data(config, train=False)
     except (OSError, ValueError) as e:
         print(f"zerodl evaluate: {e}", file=sys.stderr)
         return 1
-    loss, accuracy = zt.evaluate(model, test_loader_for(config, data), build_loss(config),
-                                 metric="accuracy" if classifies(config) else None,
-                                 progress=not args.no_progress, desc="test set")
-    print(format_result(loss, accuracy, config))
+    shard = comm if comm.size > 1 else None
+    loss, accuracy = zt.evaluate(model, test_loader_for(config, data, shard=shard),
+                                 build_loss(config), metric="accuracy" if classifies(config) else None,
+                                 progress=comm.rank == 0 and not args.no_progress, desc="test set",
+                                 comm=shard)
+    if comm.rank == 0:
+        print(format_result(loss, accuracy, config))
     return 0
