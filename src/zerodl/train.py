@@ -201,10 +201,7 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
     was_training = getattr(model, "training", True)
     model.eval()
     device = _model_device(model)
-    total_loss = 0.0
-    correct = 0
-    n = 0
-    has_accuracy = metric == "accuracy"
+    totals = _Totals(metric)
     bar = tqdm(loader, desc=desc, total=_length(loader), leave=False, unit="batch",
                dynamic_ncols=True, disable=None if progress else True)
     try:
@@ -213,24 +210,13 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
                 if device != "cpu":
                     x, t = to_device(x, device), to_device(t, device)
                 y = model(_as_input(x))
-                size = len(t)
-                n += size
-                if loss_fn is not None:
-                    total_loss += float(loss_fn(y, t).item()) * size
-                hits = _correct(y, t) if has_accuracy else None
-                if hits is None:
-                    has_accuracy = False
-                else:
-                    correct += hits
+                totals.add(y, t, float(loss_fn(y, t).item()) if loss_fn is not None else None)
     finally:
         bar.close()
         if was_training:
             model.train()
-    total_loss, correct, n = _over_ranks(comm, total_loss, correct, n)
-    if n == 0:
-        raise ValueError("evaluate: the loader yielded no batches")
-    loss = total_loss / n if loss_fn is not None else None
-    return loss, (int(correct) / n if has_accuracy else None)
+    loss, accuracy = totals.means(comm, "evaluate: the loader yielded no batches")
+    return (loss if loss_fn is not None else None), accuracy
 
 
 # ------------------------------------------------------------ one epoch
@@ -239,10 +225,7 @@ def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, met
     """One pass over ``loader``; returns (mean loss, accuracy or None)."""
     from tqdm.auto import tqdm
 
-    total_loss = 0.0
-    correct = 0
-    n = 0
-    has_accuracy = metric == "accuracy"
+    totals = _Totals(metric)
     device = _model_device(model)
     bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", total=_length(loader), leave=False,
                unit="batch", dynamic_ncols=True, disable=None if progress else True)
@@ -262,35 +245,52 @@ def _train_epoch(model, loss_fn, optimizer, loader, epoch, epochs, progress, met
                     f"fit: the loss became {value} at epoch {epoch}, step {step}; "
                     "the updates diverged: lower the learning rate"
                 )
-            size = len(t)
-            n += size
-            total_loss += value * size
-            hits = _correct(y, t) if has_accuracy else None
-            if hits is None:
-                has_accuracy = False
-            else:
-                correct += hits
+            totals.add(y, t, value)
             if not bar.disable and (step % 10 == 0 or step == bar.total):
-                postfix = {"loss": f"{total_loss / n:.4f}"}
-                if has_accuracy:
-                    postfix["acc"] = f"{int(correct) / n:.2%}"
+                postfix = {"loss": f"{totals.loss / totals.n:.4f}"}
+                if totals.has_accuracy:
+                    postfix["acc"] = f"{int(totals.correct) / totals.n:.2%}"
                 bar.set_postfix(postfix, refresh=False)
             if on_step is not None:
                 on_step(epoch, step, value)
     finally:
         bar.close()
-    total_loss, correct, n = _over_ranks(comm, total_loss, correct, n)
-    if n == 0:
-        raise ValueError("fit: the training loader yielded no batches")
-    return total_loss / n, (int(correct) / n if has_accuracy else None)
+    return totals.means(comm, "fit: the training loader yielded no batches")
 
 
-def _over_ranks(comm, total_loss, correct, n):
-    """The totals summed over the ranks of a data-parallel run (as they are without one)."""
-    if comm is None or comm.size == 1:
-        return total_loss, correct, n
-    total_loss, correct, n = comm.sum([total_loss, float(correct), n])
-    return total_loss, int(round(correct)), int(round(n))
+class _Totals:
+    """Sums over the batches of one pass: loss × batch size, right answers, samples.
+
+    Averages weighted by batch size are exact over the whole set. The accuracy
+    is dropped at the first batch whose targets are not classes (regression).
+    """
+
+    def __init__(self, metric: str | None):
+        self.loss, self.correct, self.n = 0.0, 0, 0
+        self.has_accuracy = metric == "accuracy"
+
+    def add(self, y, t, loss: float | None) -> None:
+        size = len(t)
+        self.n += size
+        if loss is not None:
+            self.loss += loss * size
+        if self.has_accuracy:
+            hits = _correct(y, t)
+            if hits is None:
+                self.has_accuracy = False
+            else:
+                self.correct += hits
+
+    def means(self, comm, empty: str):
+        """(mean loss, accuracy or None); with a data-parallel ``comm``, over every rank's
+        samples. ``empty``: the error when there were no samples."""
+        loss, correct, n = self.loss, int(self.correct), self.n
+        if comm is not None and comm.size > 1:
+            loss, correct, n = comm.sum([loss, correct, n])
+            correct, n = round(correct), round(n)
+        if n == 0:
+            raise ValueError(empty)
+        return loss / n, (correct / n if self.has_accuracy else None)
 
 
 def _as_input(x):
