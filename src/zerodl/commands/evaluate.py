@@ -36,11 +36,10 @@ def run(args) -> int:
     except (OSError, ValueError) as e:
         print(f"zerodl evaluate: {e}", file=sys.stderr)
         return 1
-    shard = comm if comm.size > 1 else None
-    loss, accuracy = zt.evaluate(model, test_loader_for(config, data, shard=shard),
+    loss, accuracy = zt.evaluate(model, test_loader_for(config, data, shard=comm),
                                  build_loss(config), metric="accuracy" if classifies(config) else None,
                                  progress=comm.rank == 0 and not args.no_progress, desc="test set",
-                                 comm=shard)
+                                 comm=comm)
     if comm.rank == 0:
         print(format_result(loss, accuracy, config))
     return 0

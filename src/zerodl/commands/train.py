@@ -177,18 +177,16 @@ def _train(args, config, out: Path, comm) -> int:
     manual_seed(config["seed"])
     model = build_model(config).to(args.device)  # before the optimizer: its state follows
     optimizer = build_optimizer(config, model)
-    shard = None
     if comm.size > 1:
         distributed.broadcast_parameters(model, comm)
         optimizer = distributed.DistributedOptimizer(optimizer, comm)
         manual_seed(config["seed"] + comm.rank)  # each rank its own dropout masks
-        shard = comm
     scheduler = build_scheduler(config, optimizer)
     loss_fn = build_loss(config)
     train_loader = zdata.DataLoader((data["x_train"], data["y_train"]), config["batch_size"],
                                     shuffle=True, seed=config["seed"], device=args.device,
-                                    shard=shard)
-    test_loader = test_loader_for(config, data, device=args.device, shard=shard)
+                                    shard=comm)
+    test_loader = test_loader_for(config, data, device=args.device, shard=comm)
 
     if lead:
         _print_header(config, out, resume, args.device, comm.size)
@@ -198,7 +196,7 @@ def _train(args, config, out: Path, comm) -> int:
                          scheduler=scheduler, progress=lead and not args.no_progress,
                          metric="accuracy" if classifies(config) else None,
                          on_epoch_end=_EpochReport(config) if lead else None,
-                         comm=shard)
+                         comm=comm)
     except zt.TrainingInterrupted as e:
         if lead:
             print(f"\ninterrupted: the state after epoch {e.epoch} is saved in {e.checkpoint}\n"
