@@ -28,7 +28,7 @@ def summarize(runs: list[dict], warm: dict, hello: dict, closing: dict) -> dict:
         "min_ms": min(times),
         "max_ms": max(times),
         "round_medians_ms": [statistics.median(run["times_ms"]) for run in runs],
-        "round_checks": [run["machine_check"] for run in runs if "machine_check" in run],
+        "round_checks": [run["machine_check"] for run in runs],
         "steps": steps,
         "minflt_per_step": sum(run["minflt"] for run in runs) / steps,
         "initial_loss": hello["initial_loss"],

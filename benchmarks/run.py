@@ -156,15 +156,16 @@ class Pool:
     def alternate(self, rounds: int, message: dict, check=None) -> dict[str, list[dict]]:
         """Send ``message`` to every worker ``rounds`` times, reversing the order each round.
 
-        ``check()``, when given, runs just before each request and its result is kept
-        in the answer under "machine_check".
+        ``check()``, when given, runs before the settling pause that precedes each
+        request (its own BLAS threads spin for a while after it, like a worker's), and
+        its result is kept in the answer under "machine_check".
         """
         answers: dict[str, list[dict]] = {name: [] for name in self.workers}
         for r in range(rounds):
             names = list(self.workers)
             for name in names if r % 2 == 0 else reversed(names):
-                time.sleep(SETTLE_SECONDS)
                 checked = check() if check is not None else None
+                time.sleep(SETTLE_SECONDS)
                 answer = self.ask(name, message)
                 if answer is not None:
                     if checked is not None:
@@ -199,7 +200,7 @@ _check_arrays: dict = {}
 
 def machine_check() -> dict[str, float]:
     """The machine's speed right now: the same small NumPy work, timed in the driver
-    before each system's round (medians of 5, ms). On a shared machine a slow spell
+    0.3 s before each system's round (medians of 5, ms). On a shared machine a slow spell
     slows this too, so each round's timings can be read against it: a 512×512
     float32 matrix product (compute) and a 16 MB copy (memory bandwidth)."""
     import numpy as np
