@@ -467,6 +467,17 @@ def test_the_number_of_sessions_is_bounded(client, server):
     assert server.sessions.running() == 0
 
 
+def test_a_stopped_session_holds_no_place_when_its_tab_starts_again(client, server):
+    sids = [f"test-again-{k}" for k in range(3)]
+    for sid in sids:
+        start_session(client, sid, paused=True)
+    server.sessions.sessions[sids[0]].stop("training failed: a bug")  # the reaper has not come yet
+    start_session(client, sids[0], paused=True)                    # not "3 sessions are running"
+    assert not server.sessions.sessions[sids[0]].stopped
+    for sid in sids:
+        client.post("/api/network/stop", {"session": sid})
+
+
 # ---------------------------------------------------------------- digits
 def stroke_image(size=56):
     """A drawn '1': a slightly slanted vertical bar, ink 255 on 0."""

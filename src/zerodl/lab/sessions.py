@@ -292,7 +292,10 @@ class SessionManager:
         trainer = Trainer(config)            # built here, so a bad setting fails this request
         with self.lock:
             session = self.sessions.get(sid)
-            if session is None or session.stopped:
+            if session is not None and session.stopped:
+                del self.sessions[sid]  # the reaper may not have come by yet: it holds no place
+                session = None
+            if session is None:
                 if len(self.sessions) >= self.max_sessions:
                     raise BadRequest(f"{self.max_sessions} training sessions are running already "
                                      "(one per lab tab): close another tab first", "session",
