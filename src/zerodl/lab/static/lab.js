@@ -863,7 +863,9 @@
         const d = JSON.parse(e.data);
         es.close();
         if (this.es === es) this.es = null;
-        this.setStatus('stopped', `Stopped (${d.reason}). Press Train to start again.`);
+        // a failed run stays marked as failed; its reason says why
+        this.setStatus(lab.network.status === 'failed' ? 'failed' : 'stopped',
+                       `Stopped (${d.reason}). Press Train to start again.`);
       });
       es.onerror = () => {
         if (es.readyState === EventSource.CLOSED && this.es === es) {
