@@ -72,6 +72,9 @@ def test_descent_records_divergence_as_valid_json(tmp_path):
     (["--optimizers", "sgd", "--lr", "adam=0.1"], "not among --optimizers"),
     (["--start=1,2,3"], "two numbers"),
     (["--start=nan,1"], "two finite numbers"),
+    (["--lr", "sgd=nan"], "a learning rate is a positive number"),
+    (["--lr", "sgd=-1"], "a learning rate is a positive number"),
+    (["--steps", "-1"], "steps"),
 ])
 def test_descent_refuses_bad_input_before_any_work(tmp_path, capsys, args, message):
     out = tmp_path / "never"

@@ -8,6 +8,7 @@ is the book's optimizer comparison (ch. 6.1.7, fig. 6-8), with its learning rate
 
 from __future__ import annotations
 
+import math
 import sys
 
 
@@ -79,6 +80,8 @@ def _check(args, landscape) -> dict:
             lrs[name] = float(value)
         except ValueError:
             raise ValueError(f"--lr {item!r}: expected NAME=NUMBER, e.g. sgd=0.95") from None
+        if not (math.isfinite(lrs[name]) and lrs[name] > 0):
+            raise ValueError(f"--lr {item!r}: a learning rate is a positive number")
     start = landscape.FUNCTIONS[args.function].start
     if args.start is not None:
         try:
@@ -87,8 +90,8 @@ def _check(args, landscape) -> dict:
             start = ()
         if len(start) != 2:
             raise ValueError(f"--start {args.start!r}: expected two numbers x,y, e.g. --start=-7,2")
-    if args.steps < 0:
-        raise ValueError(f"--steps must be >= 0, got {args.steps}")
+        if not all(map(math.isfinite, start)):
+            raise ValueError(f"--start {args.start!r}: x and y must be two finite numbers")
     return {"function": args.function, "start": start, "lrs": lrs}
 
 
@@ -117,7 +120,7 @@ def _write(config, runs, args, landscape) -> int:
     }
     # One point or one list of values per line: readable, and a tenth of the lines.
     text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]",
-                  json.dumps(record, indent=1, ensure_ascii=False))
+                  json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False))
     atomic_write(out / "trajectories.json", lambda f: f.write((text + "\n").encode()))
     viz.plot_trajectories(list(runs.values()), config["function"], layout=args.layout,
                           path=out / "descent.png")

@@ -67,9 +67,7 @@ def choice(body: dict, key: str, options, default=None, label: str | None = None
 
 def pair(body: dict, key: str, default, bound: float, ordered: bool = True) -> tuple[float, float]:
     """``body[key]`` as two finite numbers within ±bound (increasing when ``ordered``)."""
-    value = body.get(key, default)
-    if value is None:
-        raise BadRequest(f"{key} is missing", key)
+    value, _, _ = _present(body, key, default, None, None)
     if (not isinstance(value, (list, tuple)) or len(value) != 2
             or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)):
         raise BadRequest(f"{key} must be two numbers, got {value!r}", key)
