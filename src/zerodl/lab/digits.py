@@ -138,7 +138,7 @@ class DigitsLab:
 
         image = _drawing(body)
         with self.lock:
-            model, kind = self.model, self._kind()
+            model, kind, conv = self.model, self._kind(), self._conv
         x = mnist_like(image)
         if model is None or not x.any():
             # Still show how the drawing was prepared; the page says why there is no answer.
@@ -151,7 +151,7 @@ class DigitsLab:
                "probabilities": probs.tolist(),
                "prediction": int(np.argmax(probs))}
         if kind == "cnn":
-            out["feature_maps"] = self._feature_maps(model, batch)
+            out["feature_maps"] = _feature_maps(conv, batch)
         return out
 
     # -- training in the lab
@@ -233,16 +233,17 @@ class DigitsLab:
         span = np.maximum(W.max(axis=(1, 2), keepdims=True) - lo, 1e-12)
         return {"shape": list(W.shape), "data": b64_uint8((W - lo) / span)}
 
-    def _feature_maps(self, model, batch) -> dict | None:
-        import zerodl.functional as F
-        from zerodl import Tensor, no_grad
+def _feature_maps(conv, batch) -> dict | None:
+    """What the first layer ``conv`` (None for an MLP) makes of the drawing, after ReLU."""
+    import zerodl.functional as F
+    from zerodl import Tensor, no_grad
 
-        if self._conv is None:
-            return None
-        with no_grad():
-            maps = F.relu(self._conv(Tensor(batch))).data[0]
-        maps = np.asarray(maps, dtype=np.float64)
-        return {"shape": list(maps.shape), "data": b64_uint8(maps / max(maps.max(), 1e-12))}
+    if conv is None:
+        return None
+    with no_grad():
+        maps = F.relu(conv(Tensor(batch))).data[0]
+    maps = np.asarray(maps, dtype=np.float64)
+    return {"shape": list(maps.shape), "data": b64_uint8(maps / max(maps.max(), 1e-12))}
 
 
 class _Stopped(Exception):
