@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from . import __version__
+from .extras import MissingExtra
 
 COMMANDS = ["gradcheck", "train", "evaluate", "descent", "plot", "lab"]
 
@@ -47,9 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except ImportError as e:
-        if "pip install" not in str(e):  # only a missing extra says how to install it
-            raise
+    except MissingExtra as e:  # its message says what to pip install
         print(f"zerodl: {e}", file=sys.stderr)
         return 1
 

@@ -45,6 +45,7 @@ import numpy as np
 
 from .autograd import Tensor
 from .backend import as_numpy, get_array_module
+from .extras import MissingExtra
 
 # Set by mpirun/mpiexec in every process it starts (MPICH's Hydra, Open MPI, PMIx).
 _LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK")
@@ -117,7 +118,7 @@ def init(limit_threads: bool = True) -> Communicator:
     try:
         from mpi4py import MPI
     except ImportError as e:
-        raise ImportError(
+        raise MissingExtra(
             "distributed.init: this process was started by mpirun, but mpi4py is not "
             "installed; pip install 'zerodl[dist]'"
         ) from e

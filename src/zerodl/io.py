@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .backend import as_numpy
+from .extras import MissingExtra
 
 __all__ = ["save", "load", "save_model", "load_model", "CorruptFileError"]
 
@@ -197,7 +198,7 @@ def _safetensors():
     try:
         import safetensors.numpy
     except ImportError as e:
-        raise ImportError(
+        raise MissingExtra(
             "zd.io: .safetensors files need the safetensors package: "
             "pip install 'zerodl[io]' (or save to a .npz path)"
         ) from e

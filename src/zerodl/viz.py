@@ -22,6 +22,7 @@ import numpy as np
 
 from . import landscape
 from .autograd import Function, Tensor
+from .extras import MissingExtra
 from .io import atomic_write
 
 # ---------------------------------------------------------------- landscapes
@@ -163,13 +164,13 @@ def plot_history(history, title: str | None = None, path=None):
     """
     get = (lambda k: history.get(k)) if isinstance(history, dict) else \
         (lambda k: getattr(history, k, None))
-    from matplotlib.ticker import MaxNLocator
-
     loss = _series(get("train_loss"))
     if loss is None:
         raise ValueError("plot_history: history has no train_loss values")
     epochs = np.arange(1, len(loss) + 1)
-    fig = _figure((10.0, 4.0))
+    fig = _figure((10.0, 4.0))  # first: it says how to install matplotlib when it is missing
+    from matplotlib.ticker import MaxNLocator
+
     ax_loss, ax_acc = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     for ax, key, what in [(ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")]:
         for split, style in [("train", "o-"), ("val", "s--")]:
@@ -415,7 +416,7 @@ def _figure(size):
     try:
         from matplotlib.figure import Figure
     except ImportError as e:
-        raise ImportError("zerodl.viz: figures need matplotlib: pip install 'zerodl[plot]'") from e
+        raise MissingExtra("zerodl.viz: figures need matplotlib: pip install 'zerodl[plot]'") from e
 
     return Figure(figsize=size, layout="constrained")
 
