@@ -465,6 +465,16 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                 f._free()
 
 
+def operands(*tensors):
+    """What a backward rule computes with: the arrays inside ``tensors`` when no graph is
+    being recorded (the usual case: NumPy speed, no Tensor per intermediate), the Tensors
+    themselves under ``create_graph`` (so the rule's arithmetic is recorded). Rules written
+    with operators and methods that arrays and Tensors share serve both."""
+    if _grad_mode.enabled:
+        return tensors
+    return [t.data for t in tensors]
+
+
 def _as_grad(gx, x: Tensor):
     """A backward rule's gradient for input ``x`` as a Tensor (None stays None).
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
+from ..autograd import Function, Tensor, as_tensor, is_grad_enabled, operands
 from ..backend import get_array_module
 from .arithmetic import exp
 from .shape import sum
@@ -79,9 +79,8 @@ class ReLU(Function):
         return x * self.mask
 
     def backward(self, gy):
-        if is_grad_enabled():  # create_graph: a Tensor product, itself differentiable
-            return gy * self.mask
-        return gy.data * self.mask  # a new array; gy itself is never modified
+        g, = operands(gy)
+        return g * self.mask  # a new array (or Tensor); gy itself is never modified
 
 
 class LeakyReLU(Function):

@@ -7,14 +7,9 @@ each input's shape (``sum_to``), because a broadcast input was used many times.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
+from ..autograd import Function, Tensor, as_tensor, operands
 from ..backend import get_array_module
-from .shape import sum_to, sum_to_array
-
-
-def _reduce(g: Tensor, shape) -> Tensor:
-    """The gradient of a broadcast input: sum ``g`` down to ``shape`` when they differ."""
-    return g if g.data.shape == shape else sum_to(g, shape)
+from .shape import reduce_to
 
 
 class Add(Function):
@@ -24,8 +19,8 @@ class Add(Function):
         return x + y
 
     def backward(self, gz):
-        x, y = self.inputs
-        return _reduce(gz, x.data.shape), _reduce(gz, y.data.shape)
+        x, y = self.inputs  # no arithmetic: gz itself goes on (summed where x or y was broadcast)
+        return reduce_to(gz, x.shape), reduce_to(gz, y.shape)
 
 
 class Sub(Function):
@@ -35,13 +30,10 @@ class Sub(Function):
         return x - y
 
     def backward(self, gz):
-        x, y = self.inputs
+        g, x, y = operands(gz, *self.inputs)
         need_x, need_y = self.needs_input_grad
-        if not is_grad_enabled():  # plain arrays, no graph to record
-            return (sum_to_array(gz.data, x.data.shape) if need_x else None,
-                    sum_to_array(-gz.data, y.data.shape) if need_y else None)
-        return (_reduce(gz, x.data.shape) if need_x else None,
-                _reduce(-gz, y.data.shape) if need_y else None)
+        return (reduce_to(g, x.shape) if need_x else None,
+                reduce_to(-g, y.shape) if need_y else None)
 
 
 class Mul(Function):
@@ -51,14 +43,10 @@ class Mul(Function):
         return x * y
 
     def backward(self, gz):
-        x, y = self.inputs
+        g, x, y = operands(gz, *self.inputs)
         need_x, need_y = self.needs_input_grad  # a constant factor needs no gradient
-        if not is_grad_enabled():  # the usual case: plain arrays, no graph to record
-            g, xa, ya = gz.data, x.data, y.data
-            return (sum_to_array(g * ya, xa.shape) if need_x else None,
-                    sum_to_array(g * xa, ya.shape) if need_y else None)
-        return (_reduce(gz * y, x.data.shape) if need_x else None,
-                _reduce(gz * x, y.data.shape) if need_y else None)
+        return (reduce_to(g * y, x.shape) if need_x else None,
+                reduce_to(g * x, y.shape) if need_y else None)
 
 
 class Div(Function):
@@ -68,15 +56,11 @@ class Div(Function):
         return x / y
 
     def backward(self, gz):
-        x, y = self.inputs
+        g, x, y = operands(gz, *self.inputs)
         need_x, need_y = self.needs_input_grad
-        if not is_grad_enabled():  # plain arrays, no graph to record
-            ga = gz.data / y.data
-            return (sum_to_array(ga, x.data.shape) if need_x else None,
-                    sum_to_array(-ga * x.data / y.data, y.data.shape) if need_y else None)
-        gx = gz / y
-        return (_reduce(gx, x.data.shape) if need_x else None,
-                _reduce(-gx * x / y, y.data.shape) if need_y else None)
+        gx = g / y
+        return (reduce_to(gx, x.shape) if need_x else None,
+                reduce_to(-gx * x / y, y.shape) if need_y else None)
 
 
 class Neg(Function):
@@ -118,11 +102,11 @@ class PowTensor(Function):
         x, y = self.inputs
         gx = gy = None
         if self.needs_input_grad[0]:
-            gx = _reduce(gz * y * x ** (y - 1.0), x.shape)
+            gx = reduce_to(gz * y * x ** (y - 1.0), x.shape)
         if self.needs_input_grad[1]:  # only then is log x needed (and x > 0 required)
             z = self.output()
             z = x ** y if z is None else z
-            gy = _reduce(gz * z * log(x), y.shape)
+            gy = reduce_to(gz * z * log(x), y.shape)
         return gx, gy
 
 
@@ -202,7 +186,7 @@ class Maximum(Function):
 
     def backward(self, gz):
         x, y = self.inputs
-        return _reduce(gz * self.x_wins, x.shape), _reduce(gz * ~self.x_wins, y.shape)
+        return reduce_to(gz * self.x_wins, x.shape), reduce_to(gz * ~self.x_wins, y.shape)
 
 
 class Minimum(Function):
@@ -214,7 +198,7 @@ class Minimum(Function):
 
     def backward(self, gz):
         x, y = self.inputs
-        return _reduce(gz * self.x_wins, x.shape), _reduce(gz * ~self.x_wins, y.shape)
+        return reduce_to(gz * self.x_wins, x.shape), reduce_to(gz * ~self.x_wins, y.shape)
 
 
 class Where(Function):
@@ -228,7 +212,7 @@ class Where(Function):
 
     def backward(self, gz):
         x, y = self.inputs
-        return _reduce(gz * self.cond, x.shape), _reduce(gz * ~self.cond, y.shape)
+        return reduce_to(gz * self.cond, x.shape), reduce_to(gz * ~self.cond, y.shape)
 
 
 # ------------------------------------------------------------ functions

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
-from .shape import reshape, sum, sum_to, sum_to_array
+from ..autograd import Function, Tensor, as_tensor, operands
+from .shape import reduce_to, reshape
 
 
-def _swap_last(x: Tensor) -> Tensor:
+def _swap_last(x):
+    """x with its last two axes swapped (an array or a Tensor)."""
     axes = list(range(x.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
     return x.transpose(axes)
@@ -26,15 +27,10 @@ class MatMul(Function):
         return x @ w
 
     def backward(self, gz):
-        x, w = self.inputs
-        if not is_grad_enabled():  # the usual case: plain arrays, no graph to record
-            return _matmul_grads(gz.data, x.data, w.data, self.needs_input_grad)
-        gx = gw = None
-        if self.needs_input_grad[0]:
-            gx = sum_to(gz @ _swap_last(w), x.shape)
-        if self.needs_input_grad[1]:
-            gw = sum_to(_swap_last(x) @ gz, w.shape)
-        return gx, gw
+        g, x, w = operands(gz, *self.inputs)
+        need_x, need_w = self.needs_input_grad
+        return (reduce_to(g @ _swap_last(w), x.shape) if need_x else None,
+                reduce_to(_swap_last(x) @ g, w.shape) if need_w else None)
 
 
 class Linear(Function):
@@ -57,28 +53,13 @@ class Linear(Function):
         return y
 
     def backward(self, gy):
-        x, w = self.inputs[:2]
+        g, x, w = operands(gy, *self.inputs[:2])
         need = self.needs_input_grad
-        if not is_grad_enabled():  # the usual case: plain arrays, no graph to record
-            g = gy.data
-            gx = g @ w.data.T if need[0] else None
-            gw = x.data.T @ g if need[1] else None
-            if len(self.inputs) == 2:
-                return gx, gw
-            return gx, gw, (g.sum(axis=0) if need[2] else None)
-        gx = gy @ w.T if need[0] else None
-        gw = x.T @ gy if need[1] else None
+        gx = g @ w.T if need[0] else None
+        gw = x.T @ g if need[1] else None
         if len(self.inputs) == 2:
             return gx, gw
-        gb = sum(gy, axis=0) if need[2] else None
-        return gx, gw, gb
-
-
-def _matmul_grads(gz, x, w, need):
-    """dL/dX = dL/dZ Wᵀ and dL/dW = Xᵀ dL/dZ on arrays, summed over broadcast leading axes."""
-    gx = sum_to_array(gz @ w.swapaxes(-1, -2), x.shape) if need[0] else None
-    gw = sum_to_array(x.swapaxes(-1, -2) @ gz, w.shape) if need[1] else None
-    return gx, gw
+        return gx, gw, (g.sum(axis=0) if need[2] else None)
 
 
 def matmul(x, w) -> Tensor:

@@ -29,6 +29,13 @@ def _normalize_axis(axis, ndim):
     return tuple(out)
 
 
+def reduce_to(g, shape: tuple):
+    """A gradient ``g`` (array or Tensor) summed over broadcast axes down to ``shape``."""
+    if g.shape == shape:
+        return g
+    return sum_to(g, shape) if isinstance(g, Tensor) else sum_to_array(g, shape)
+
+
 def sum_to_array(x, shape):
     """Sum array ``x`` over broadcast axes so that it has ``shape`` (NumPy arrays, no graph)."""
     shape = tuple(shape)
