@@ -339,6 +339,21 @@ def test_user_defined_function_supports_create_graph():
     assert x.grad.item() == 12.0  # d²/dx² x³ = 6x
 
 
+def test_a_forward_returning_a_tuple_of_one_gives_a_tuple_of_one():
+    class Halves(zd.Function):                 # a split into pieces, here a single piece
+        def forward(self, x):
+            return (x / 2,)
+
+        def backward(self, gy):
+            return gy / 2
+
+    x = leaf([2.0, 4.0])
+    out = Halves()(x)
+    assert type(out) is tuple and len(out) == 1
+    out[0].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.5, 0.5])
+
+
 def test_wrong_number_of_gradients_is_reported():
     class Bad(zd.Function):
         def forward(self, x, y):

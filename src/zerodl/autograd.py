@@ -326,7 +326,8 @@ class Function:
                 raise _device_error(self, xs) from None
             raise
         self.inputs = xs
-        outputs = [_wrap(ys)] if type(ys) is not tuple else [_wrap(y) for y in ys]
+        single = type(ys) is not tuple  # a forward returning a tuple (even of one) gets a tuple
+        outputs = [_wrap(ys)] if single else [_wrap(y) for y in ys]
         self.outputs = ()  # outputs of an earlier call no longer belong to this node
         if record:
             self.generation = generation = max([x.generation for x in xs])
@@ -335,7 +336,7 @@ class Function:
             self.outputs = tuple([weakref.ref(y) for y in outputs])
             if len(outputs) > 1:  # backward may need zeros for an output nobody used
                 self._output_meta = tuple([(y.shape, y.dtype) for y in outputs])
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+        return outputs[0] if single else tuple(outputs)
 
     def forward(self, *xs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
