@@ -479,12 +479,16 @@ def operands(*tensors):
 def _as_grad(gx, x: Tensor):
     """A backward rule's gradient for input ``x`` as a Tensor (None stays None).
 
-    Rules may return plain arrays when no graph is recorded (the fast path);
-    a number or 0-d array takes ``x``'s dtype.
+    Rules may return plain arrays when no graph is recorded (the fast path); an
+    array takes a float ``x``'s dtype, so a float32 graph stays float32 whatever
+    precision a rule computed in, and a number or 0-d array takes it too.
     """
     if gx is None or isinstance(gx, Tensor):
         return gx
-    return _wrap(gx) if getattr(gx, "ndim", 0) else as_tensor(gx, x)
+    if not getattr(gx, "ndim", 0):
+        return as_tensor(gx, x)
+    dtype = x.data.dtype
+    return _wrap(gx if gx.dtype == dtype or dtype.kind != "f" else gx.astype(dtype))
 
 
 def _output_index(f: Function, y: Tensor) -> int:

@@ -323,16 +323,10 @@ class Conv2d(Function):
     def backward(self, gy):
         if is_grad_enabled():
             return self._backward_graph(gy)
-        x, W = self.inputs[:2]
         need = self.needs_input_grad
         need_b = len(self.inputs) == 3 and need[2]
-        gxa, gWa, gba = self._backward_arrays(gy.data, W.data, need[0], need[1], need_b)
-        gx = Tensor(gxa.astype(x.dtype, copy=False)) if gxa is not None else None
-        gW = Tensor(gWa.astype(W.dtype, copy=False)) if gWa is not None else None
-        if len(self.inputs) == 2:
-            return gx, gW
-        gb = Tensor(gba.astype(self.inputs[2].dtype, copy=False)) if need_b else None
-        return gx, gW, gb
+        gx, gW, gb = self._backward_arrays(gy.data, self.inputs[1].data, need[0], need[1], need_b)
+        return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
 
     def _backward_arrays(self, gy, W, need_x: bool, need_W: bool, need_b: bool = False):
         """(dx, dW, db) as arrays, None where not needed.

@@ -137,8 +137,7 @@ class BatchNorm(Function):
                 gx *= scale
             else:
                 gx = g * scale
-        return (_grad_like(gx, x), _grad_like(ggamma if need[1] else None, gamma),
-                _grad_like(gbeta if need[2] else None, self.inputs[2]))
+        return gx, (ggamma if need[1] else None), (gbeta if need[2] else None)
 
     def _backward_graph(self, gy):
         """The same gradients with Tensor operations, for create_graph."""
@@ -184,11 +183,6 @@ def _channel_dot(a, b):
     xp = get_array_module(a)
     shape = (a.shape[0], a.shape[1], -1)
     return xp.einsum("ncl,ncl->c", a.reshape(shape), b.reshape(shape))
-
-
-def _grad_like(a, like: Tensor):
-    """A gradient array as a Tensor in ``like``'s dtype (None stays None)."""
-    return None if a is None else Tensor(a.astype(like.dtype, copy=False))
 
 
 # ---------------------------------------------------------------- dropout
