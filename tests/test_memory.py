@@ -36,9 +36,13 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
 
 
 def faults_per_cycle(imports: str, **env) -> float:
+    """Page faults per cycle in a fresh process with glibc's own malloc settings
+    (none of the caller's MALLOC_* or GLIBC_TUNABLES) plus ``env``."""
+    inherited = {k: v for k, v in os.environ.items()
+                 if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
     done = subprocess.run(
         [sys.executable, "-c", FAULTS_PER_CYCLE.format(imports=imports)],
-        capture_output=True, text=True, check=True, env={**os.environ, **env},
+        capture_output=True, text=True, check=True, env={**inherited, **env},
     )
     return float(done.stdout)
 
