@@ -73,6 +73,20 @@ class Optimizer:
             buf = self._scratch[key] = get_array_module(p).empty_like(p)
         return buf
 
+    def _add_scaled(self, p, scale: float, d) -> None:
+        """p += scale·d. On the CPU, block by block: each scaled block goes to a small
+        scratch array that stays in cache, so the update reads p and d and writes p once
+        each (a whole-array temporary would add a write and a read of its own)."""
+        if (p.size <= _BLOCK or get_array_module(p) is not np
+                or not (p.flags.c_contiguous and d.flags.c_contiguous)):
+            p += np.multiply(d, scale, out=self._tmp(p, 1))  # on a GPU: one kernel, not many
+            return
+        flat_p, flat_d = p.reshape(-1), d.reshape(-1)
+        scratch = self._tmp(flat_p[:_BLOCK], 2)
+        for start in range(0, flat_p.size, _BLOCK):
+            block = flat_p[start:start + _BLOCK]
+            block += np.multiply(flat_d[start:start + _BLOCK], scale, out=scratch[:block.size])
+
     def _buffer(self, state: dict, key: str, p):
         """The state array ``key`` for parameter array ``p``, zeros the first time."""
         buf = state.get(key)
@@ -165,7 +179,7 @@ class SGD(Optimizer):
                 d = ahead
             else:
                 d = buf
-        _add_scaled(p, -lr, d, self)
+        self._add_scaled(p, -lr, d)
 
 
 class Momentum(SGD):
@@ -383,21 +397,6 @@ def _named_params(owner: str, params) -> OrderedDict:
 
 
 _BLOCK = 1 << 18  # elements per block of an update: 1 MiB of float32 stays in the L2 cache
-
-
-def _add_scaled(p, scale: float, d, opt: Optimizer) -> None:
-    """p += scale·d, block by block: the scaled block is written to a small scratch
-    array that stays in cache, so the update reads p and d and writes p once each
-    (a whole-array temporary would add a write and a read of its own)."""
-    if p.size <= _BLOCK or not (p.flags.c_contiguous and d.flags.c_contiguous):
-        p += np.multiply(d, scale, out=opt._tmp(p, 1))
-        return
-    flat_p, flat_d = p.reshape(-1), d.reshape(-1)
-    scratch = opt._tmp(flat_p[:_BLOCK], 2)
-    for start in range(0, flat_p.size, _BLOCK):
-        block = flat_p[start:start + _BLOCK]
-        scaled = np.multiply(flat_d[start:start + _BLOCK], scale, out=scratch[:block.size])
-        block += scaled
 
 
 def _with_weight_decay(opt: Optimizer, p, g, wd: float):
