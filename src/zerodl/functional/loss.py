@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
 from ..backend import get_array_module
-from .activation import _sigmoid_array, sigmoid, softmax
+from .activation import _sigmoid_array, logsumexp_array, sigmoid, softmax
 
 
 class MSELoss(Function):
@@ -42,18 +42,13 @@ class CrossEntropy(Function):
     def forward(self, x, t):
         n, c = _check_logits("cross_entropy", x, t)
         xp = get_array_module(x)
-        shifted = x - x.max(axis=1, keepdims=True)  # ≤ 0, so exp never overflows
-        p = xp.exp(shifted)
-        total = p.sum(axis=1, keepdims=True)
-        p /= total
-        self.p = p  # softmax(x), kept for backward
-        log_total = xp.log(total)
+        log_p = x - logsumexp_array(x, axis=1)  # log softmax(x), as LogSoftmax computes it
+        self.p = xp.exp(log_p)  # softmax(x), kept for backward
         if t.ndim == 1:
             self.onehot = None
-            picked = shifted[xp.arange(n), t] - log_total[:, 0]  # log softmax(x)[t], per row
-            return -picked.sum(dtype=x.dtype) / x.dtype.type(n)
+            return -log_p[xp.arange(n), t].sum(dtype=x.dtype) / x.dtype.type(n)
         self.onehot = t
-        return -(t * (shifted - log_total)).sum(dtype=x.dtype) / x.dtype.type(n)
+        return -(t * log_p).sum(dtype=x.dtype) / x.dtype.type(n)
 
     def backward(self, gl):
         x, t = self.inputs
