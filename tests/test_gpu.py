@@ -11,6 +11,8 @@ everywhere.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -423,13 +425,29 @@ def test_devices_are_named_cpu_or_gpu():
 
 @pytest.mark.skipif(cp is not None, reason="a GPU is present: this checks the message without one")
 def test_asking_for_the_gpu_without_cupy_says_how_to_get_it(tmp_path, capsys):
-    from zerodl import backend
     from zerodl.cli import main
 
-    if backend.gpu_available:
-        pytest.skip("CuPy imports here (without a usable device)")
     with pytest.raises(RuntimeError, match=r"pip install zerodl\[gpu\]"):
         MLP([4, 2]).to("gpu")
     code = main(["train", "--dataset", "xor", "--device", "gpu", "--out", str(tmp_path / "r"),
                  "--no-progress"])
     assert code == 2 and "--device gpu needs CuPy" in capsys.readouterr().err
+
+
+def test_cupy_without_a_usable_device_is_no_gpu(tmp_path):
+    import subprocess
+    import sys
+
+    fake = tmp_path / "cupy"                 # imports like CuPy on a machine with no GPU
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import types\nclass ndarray: pass\ncuda = types.SimpleNamespace(is_available=lambda: False)\n")
+    code = ("from zerodl import backend\nfrom zerodl.nn.models import MLP\n"
+            "print(backend.gpu_available)\n"
+            "try:\n    MLP([4, 2]).to('gpu')\nexcept RuntimeError as e:\n    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                              [str(tmp_path), *sys.path])})
+    assert done.returncode == 0, done.stderr
+    available, message = done.stdout.splitlines()[:2]
+    assert available == "False" and "pip install zerodl[gpu]" in message

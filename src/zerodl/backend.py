@@ -14,7 +14,11 @@ try:  # CuPy is optional: `pip install zerodl[gpu]` on a machine with CUDA.
 except Exception:  # ImportError, or a CUDA runtime that fails to load
     _cupy = None
 
-gpu_available: bool = _cupy is not None
+# CuPy imports without a GPU too; only its first array would fail, with a CUDA error.
+try:
+    gpu_available: bool = _cupy is not None and bool(_cupy.cuda.is_available())
+except Exception:  # a broken CUDA install
+    gpu_available = False
 
 
 def get_array_module(*arrays):
@@ -43,7 +47,7 @@ def as_numpy(x) -> np.ndarray:
 
 def as_cupy(x):
     """Return ``x`` as a CuPy array (raises a clear error when CuPy is missing)."""
-    if _cupy is None:
+    if not gpu_available:
         raise RuntimeError(
             "zerodl: CuPy is not installed or no CUDA device is visible; "
             "install it with `pip install zerodl[gpu]` on a machine with an NVIDIA GPU"

@@ -275,4 +275,5 @@ cuda = types.SimpleNamespace(
     runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 0,
                                   getDeviceProperties=lambda i: {"name": b"CuPy stand-in"}),
     Device=lambda *args: _Device(),
+    is_available=lambda: True,
 )
