@@ -377,17 +377,19 @@ def test_zerodl_train_device_gpu_matches_the_cpu(tmp_path, data_root, monkeypatc
 
 
 class _TwinRanks:
-    """Two ranks in one process, the other holding this one's values: a sum doubles them."""
+    """Two ranks in one process. The other rank's gradients are twice this one's (a sum
+    triples them), and rank 0's parameters are this one's plus 1 (a broadcast adds 1)."""
 
-    rank, size = 0, 2
+    rank, size = 1, 2
 
     def allreduce_sum(self, array):
         assert type(array) is np.ndarray  # MPI gets host memory
-        array *= 2
+        array *= 3
         return array
 
     def broadcast(self, array, root=0):
         assert type(array) is np.ndarray
+        array += 1
         return array
 
 
@@ -398,16 +400,18 @@ def test_data_parallel_gradients_and_parameters_stay_on_the_gpu():
     model = MLP([6, 5, 3]).to("gpu")
     before = {k: cp.asnumpy(v.data) for k, v in model.named_parameters()}
     distributed.broadcast_parameters(model, _TwinRanks())
-    for name, p in model.named_parameters():
-        assert on_gpu(p.data) and np.array_equal(cp.asnumpy(p.data), before[name])
+    for name, p in model.named_parameters():   # rank 0's values, back on the GPU
+        assert on_gpu(p.data) and np.array_equal(cp.asnumpy(p.data), before[name] + 1)
+        before[name] += 1
     F.cross_entropy(model(Tensor(cp.ones((4, 6), cp.float32))), cp.asarray([0, 1, 2, 0])).backward()
     grads = {k: cp.asnumpy(p.grad.data) for k, p in model.named_parameters()}
     opt = distributed.DistributedOptimizer(optim.SGD(model.named_parameters(), lr=0.1), _TwinRanks())
-    opt.step()                      # the mean of two equal gradients is the gradient
+    opt.step()                      # the mean of g and 2g is 1.5 g
     for name, p in model.named_parameters():
         assert on_gpu(p.grad.data) and p.grad.dtype == np.float32
-        np.testing.assert_allclose(cp.asnumpy(p.grad.data), grads[name], rtol=1e-6)
-        np.testing.assert_allclose(cp.asnumpy(p.data), before[name] - 0.1 * grads[name], rtol=1e-5)
+        np.testing.assert_allclose(cp.asnumpy(p.grad.data), 1.5 * grads[name], rtol=1e-6)
+        np.testing.assert_allclose(cp.asnumpy(p.data), before[name] - 0.15 * grads[name],
+                                   rtol=1e-5, atol=1e-7)
 
 
 # ---------------------------------------------------------------- without a GPU (run everywhere)
