@@ -120,17 +120,19 @@ class ndarray:
         return self._a.copy()
 
     def max(self, axis=None, out=None, keepdims=False):
-        return _wrap(self._a.max(axis=axis, keepdims=keepdims))
+        r = self._a.max(axis=axis, out=None if out is None else _unwrap(out), keepdims=keepdims)
+        return _wrap(r) if out is None else out
 
     def min(self, axis=None, out=None, keepdims=False):
-        return _wrap(self._a.min(axis=axis, keepdims=keepdims))
+        r = self._a.min(axis=axis, out=None if out is None else _unwrap(out), keepdims=keepdims)
+        return _wrap(r) if out is None else out
 
     def __getattr__(self, name):
         if name.startswith("__"):  # no __array_interface__: NumPy must not read the buffer
             raise AttributeError(name)
         attr = getattr(self._a, name)
-        if not callable(attr):
-            return attr
+        if not callable(attr):  # .T, .real: arrays stay on the "GPU"; .shape, .dtype as they are
+            return _wrap(attr) if isinstance(attr, _np.ndarray) else attr
 
         def method(*args, **kwargs):
             r = attr(*_unwrap(args), **_unwrap(kwargs))
