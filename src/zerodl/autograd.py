@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from .backend import as_numpy, device_of, get_array_module
+from .backend import as_numpy, device_of, get_array_module, is_gpu_array
 
 DEFAULT_DTYPE = np.float32
 
@@ -67,7 +67,7 @@ def _to_array(data, dtype=None):
     """Make the array a Tensor holds: ndarrays keep their dtype, Python numbers become float32."""
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "__cuda_array_interface__"):
+    if isinstance(data, (np.ndarray, np.generic)) or is_gpu_array(data):
         xp = get_array_module(data)
         arr = xp.asarray(data)
         return arr if dtype is None else arr.astype(dtype, copy=False)
@@ -227,7 +227,7 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if like is not None and like.data.dtype.kind == "f" and np.ndim(x) == 0 \
-            and not hasattr(x, "__cuda_array_interface__"):
+            and not is_gpu_array(x):
         xp = get_array_module(like.data)
         if xp is np:
             return _wrap(np.asarray(x, dtype=like.data.dtype))

@@ -21,15 +21,25 @@ except Exception:  # a broken CUDA install
     gpu_available = False
 
 
+def array_of(x):
+    """A Tensor's array (its ``.data``), or ``x`` itself. (An array's own ``.data`` is
+    no array: a memoryview in NumPy, a device pointer in CuPy.)"""
+    return x.data if hasattr(x, "requires_grad") else x
+
+
+def is_gpu_array(a) -> bool:
+    """True for a CuPy array (anything with CUDA's array interface), Tensors not looked into."""
+    return hasattr(a, "__cuda_array_interface__")
+
+
 def get_array_module(*arrays):
     """Return ``cupy`` if any of ``arrays`` is a CuPy array, else ``numpy``.
 
-    Tensors are looked through to their ``.data``. (An array's own ``.data`` is
-    no array: a memoryview in NumPy, a device pointer in CuPy.)
+    Tensors are looked through to their array.
     """
     if _cupy is not None:
         for a in arrays:
-            if isinstance(a, _cupy.ndarray) or isinstance(getattr(a, "data", None), _cupy.ndarray):
+            if isinstance(array_of(a), _cupy.ndarray):
                 return _cupy
     return np
 
@@ -38,8 +48,7 @@ def as_numpy(x) -> np.ndarray:
     """Return ``x`` as a NumPy array, copying from the GPU when needed."""
     if isinstance(x, np.ndarray):
         return x
-    if hasattr(x, "requires_grad"):  # a Tensor: its array
-        x = x.data
+    x = array_of(x)
     if _cupy is not None and isinstance(x, _cupy.ndarray):
         return _cupy.asnumpy(x)
     return np.asarray(x)
@@ -52,9 +61,7 @@ def as_cupy(x):
             "zerodl: CuPy is not installed or no CUDA device is visible; "
             "install it with `pip install zerodl[gpu]` on a machine with an NVIDIA GPU"
         )
-    if hasattr(x, "requires_grad"):  # a Tensor: its array (an ndarray's .data is a memoryview)
-        x = x.data
-    return _cupy.asarray(x)
+    return _cupy.asarray(array_of(x))
 
 
 DEVICES = ("cpu", "gpu", "cuda")

@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .autograd import Tensor
-from .backend import as_numpy, get_array_module
+from .backend import as_numpy, get_array_module, is_gpu_array
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "RMSprop", "Adam",
            "AdamW", "LRScheduler", "StepLR", "CosineAnnealingLR"]
@@ -416,7 +416,7 @@ def _restore(key: str, value, p):
 
 
 def _is_array(value) -> bool:
-    return isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")
+    return isinstance(value, np.ndarray) or is_gpu_array(value)
 
 
 def _lerp(avg, x, weight: float, tmp) -> None:

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..backend import device_name, get_array_module, to_device
+from ..backend import device_name, get_array_module, is_gpu_array, to_device
 from ..random import default_rng
 
 
@@ -211,4 +211,4 @@ def _as_arrays(dataset) -> tuple[np.ndarray, ...] | None:
 
 def _array(a):
     """``a`` as an array: NumPy for array-likes, a GPU (CuPy) array stays as it is."""
-    return a if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
+    return a if is_gpu_array(a) else np.asarray(a)

@@ -8,7 +8,7 @@ dropout drops units in training and is the identity in evaluation.
 from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
-from ..backend import device_of, get_array_module
+from ..backend import device_of, get_array_module, is_gpu_array
 from ..random import default_rng
 
 
@@ -49,8 +49,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training: bool,
                 f"{C} {'features' if x.ndim == 2 else 'channels'} (axis 1); expected ({C},)"
             )
     for name, a in (("running_mean", running_mean), ("running_var", running_var)):
-        if a is not None and not hasattr(a, "__array_interface__") \
-                and not hasattr(a, "__cuda_array_interface__"):
+        if a is not None and not hasattr(a, "__array_interface__") and not is_gpu_array(a):
             raise TypeError(
                 f"batch_norm: {name} must be an ndarray updated in place, got "
                 f"{type(a).__name__}; pass module buffers (ndarrays), not Tensors"

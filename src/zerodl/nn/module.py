@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import as_numpy, device_name, get_array_module, to_device
+from ..backend import array_of, as_numpy, device_name, get_array_module, to_device
 
 
 class Parameter(Tensor):
@@ -254,7 +254,7 @@ class Module:
         for key, (owner, attr) in targets.items():
             if key in state:
                 have = getattr(owner, attr).shape
-                got = np.shape(_array_of(state[key]))
+                got = np.shape(array_of(state[key]))
                 if tuple(got) != tuple(have):
                     mismatched.append((key, tuple(have), tuple(got)))
         if mismatched or (strict and (missing or unexpected)):
@@ -262,7 +262,7 @@ class Module:
         for key, (owner, attr) in targets.items():
             if key in state:
                 dst = getattr(owner, attr)
-                src = _array_of(state[key])
+                src = array_of(state[key])
                 xp = get_array_module(dst)
                 dst[...] = xp.asarray(src).astype(dst.dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
@@ -359,11 +359,6 @@ class ModuleList(Module):
 # ---------------------------------------------------------------- helpers
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
-
-
-def _array_of(value):
-    """The array of a Tensor, or ``value`` itself (an array's own ``.data`` is a raw buffer)."""
-    return value.data if isinstance(value, Tensor) else value
 
 
 def _check_buffer(name: str, value):
