@@ -232,12 +232,11 @@ def _walk(fn, p, opt, gradient, steps: int) -> Iterator[DescentStep]:
 
 def resolve_function(f) -> Callable[[Tensor, Tensor], Tensor]:
     """The callable behind ``f``: a FUNCTIONS name, a Landscape, or a function of (x, y)."""
+    entry = landscape_of(f)
+    if entry is not None:
+        return entry.f
     if isinstance(f, str):
-        if f not in FUNCTIONS:
-            raise ValueError(f"unknown function {f!r}; valid names: {', '.join(FUNCTIONS)}")
-        return FUNCTIONS[f].f
-    if isinstance(f, Landscape):
-        return f.f
+        raise ValueError(f"unknown function {f!r}; valid names: {', '.join(FUNCTIONS)}")
     if callable(f):
         return f
     raise TypeError(f"minimize: f must be a name, a Landscape or a function of (x, y), "
