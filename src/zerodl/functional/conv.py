@@ -362,6 +362,7 @@ class Conv2d(Function):
                     tmp = xp.matmul(col, gwide.T, out=tmp)
                     gWT += tmp
             if scattered:
+                # the "col" scratch again: this block's dW product has read the patches already
                 dcol = xp.matmul(WmT, gwide, out=_scratch("col", xp, (K, m * P), dtype))
                 dcol = dcol.reshape(g.C, g.FH, g.FW, m, patches.rows, patches.R)
                 target = patches.view(gxflat, n0, m)
@@ -372,6 +373,7 @@ class Conv2d(Function):
         if gathered:
             flipped = xp.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
             full = _Geometry.make("conv2d", gy.shape, g.FH, g.FW, 1, (g.FH - 1 - g.ph, g.FW - 1 - g.pw))
+            # a convolution of its own, after the loop above: it may reuse "col" and "out"
             gx = Conv2d(full, input_scratch="gypad").forward(gy, flipped)
         elif scattered:
             gx = patches.crop(gxpad)

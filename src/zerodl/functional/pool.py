@@ -136,7 +136,9 @@ class _MaxPoolScatter(Function):
                 xp.equal(arg, k, out=hit)
                 xp.multiply(gy, hit, out=t[:, :, :, k // g.FW, :, k % g.FW])
             return gx
-        return g.fold(lambda i, j: gy * (arg == i * g.FW + j), xp, gy.dtype)
+        hit = xp.empty(arg.shape, dtype=bool)  # one mask buffer for every offset
+        return g.fold(lambda i, j: xp.multiply(gy, xp.equal(arg, i * g.FW + j, out=hit)),
+                      xp, gy.dtype)
 
     def backward(self, ggx):
         return _MaxPoolGather(self.geom, self.arg)(ggx)
