@@ -16,6 +16,8 @@ import sys
 import time
 from collections import defaultdict
 
+from . import TASK_NAMES
+
 TIMER_NOTE = "each timed call adds about 0.3 µs of timer overhead, counted as engine time"
 
 
@@ -167,7 +169,7 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.breakdown", description=__doc__)
     p.add_argument("tasks", nargs="*",
-                   help="tasks (default: all): mlp_small mlp_big simple_convnet deep_convnet")
+                   help=f"tasks (default: all): {' '.join(TASK_NAMES)}")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--top", type=int, default=12)

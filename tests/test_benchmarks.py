@@ -122,3 +122,10 @@ def test_reference_im2col_and_col2im_are_adjoint(rng):
     c = rng.standard_normal(cols.shape)
     assert cols.shape == (2 * 4 * 4, 3 * 3 * 2)
     assert np.sum(cols * c) == pytest.approx(np.sum(x * col2im(c, x.shape, 3, 2, 2, 1)))
+
+
+def test_the_task_names_of_the_command_lines_are_the_tasks():
+    from benchmarks import TASK_NAMES
+    from benchmarks.tasks import TASKS
+
+    assert TASK_NAMES == tuple(TASKS)
