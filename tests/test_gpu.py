@@ -309,6 +309,15 @@ def test_fit_on_the_gpu_matches_the_cpu_and_its_checkpoints_load_anywhere(mnist_
     for (name, p), (_, q) in zip(restored.named_parameters(), gpu_model.named_parameters()):
         np.testing.assert_array_equal(p.data, cp.asnumpy(q.data), err_msg=name)
     assert type(restored_opt.state["layers.0.W"]["exp_avg"]) is np.ndarray
+    assert restored_opt.state.keys() == gpu_opt.state.keys()
+    for name, state in gpu_opt.state.items():          # every moment and step count, exactly
+        assert restored_opt.state[name].keys() == state.keys()
+        for key, value in state.items():
+            if key == "step":
+                assert restored_opt.state[name][key] == value
+            else:
+                np.testing.assert_array_equal(restored_opt.state[name][key], cp.asnumpy(value),
+                                              err_msg=f"{name} {key}")
 
     # ... and evaluate gives the same numbers on both devices.
     val_loader = DataLoader(val, batch_size=250, shuffle=False)
