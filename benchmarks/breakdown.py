@@ -84,8 +84,8 @@ def instrument(trainer) -> ExclusiveTimer:
     for cls in _function_classes():
         if "forward" in cls.__dict__:
             timer.wrap(cls, "forward", f"{cls.__name__}.forward")
-        if "_backward_rule" in cls.__dict__:
-            timer.wrap(cls, "_backward_rule", f"{cls.__name__}.backward", "in backward")
+        if "backward" in cls.__dict__:
+            timer.wrap(cls, "backward", f"{cls.__name__}.backward", "in backward")
     opt_cls = type(trainer.optimizer)
     for attribute in ("step", "zero_grad"):
         owner = next(c for c in opt_cls.__mro__ if attribute in c.__dict__)

@@ -37,10 +37,10 @@ class Graph:
 
     def backward(self, dout: float = 1.0) -> tuple[float, float]:
         """The chain rule, node by node from the output back to x and y."""
-        dx1, dy1 = self.add.backward(dout)     # Add passes the gradient on unchanged
-        dx0, _ = self.mul.backward(dx1)        # Mul: times the other input (1/20)
-        dx = self.square_x.backward(dx0)       # Square: times 2x
-        dy = self.square_y.backward(dy1)       # Square: times 2y
+        dx1, dy1 = self.add.backward_by_hand(dout)     # Add passes the gradient on unchanged
+        dx0, _ = self.mul.backward_by_hand(dx1)        # Mul: times the other input (1/20)
+        dx = self.square_x.backward_by_hand(dx0)       # Square: times 2x
+        dy = self.square_y.backward_by_hand(dy1)       # Square: times 2y
         return dx.item(), dy.item()
 
 

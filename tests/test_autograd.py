@@ -387,8 +387,8 @@ def test_buy_apple_with_mul_layers_driven_by_hand():
     apple_price = mul_apple_layer(apple, apple_num)
     price = mul_tax_layer(apple_price, tax)
     assert price.item() == pytest.approx(220.0)
-    dapple_price, dtax = mul_tax_layer.backward(1.0)
-    dapple, dapple_num = mul_apple_layer.backward(dapple_price)
+    dapple_price, dtax = mul_tax_layer.backward_by_hand(1.0)
+    dapple, dapple_num = mul_apple_layer.backward_by_hand(dapple_price)
     assert dapple.item() == pytest.approx(2.2)
     assert dapple_num.item() == pytest.approx(110.0)
     assert dtax.item() == pytest.approx(200.0)
@@ -400,10 +400,10 @@ def test_buy_apple_and_orange_with_add_layer_driven_by_hand():
     add_layer, mul_tax = F.arithmetic.Add(), F.arithmetic.Mul()
     price = mul_tax(add_layer(mul_apple(100.0, 2.0), mul_orange(150.0, 3.0)), 1.1)
     assert price.item() == pytest.approx(715.0)
-    dall_price, dtax = mul_tax.backward(1.0)
-    dapple_price, dorange_price = add_layer.backward(dall_price)
-    dapple, dapple_num = mul_apple.backward(dapple_price)
-    dorange, dorange_num = mul_orange.backward(dorange_price)
+    dall_price, dtax = mul_tax.backward_by_hand(1.0)
+    dapple_price, dorange_price = add_layer.backward_by_hand(dall_price)
+    dapple, dapple_num = mul_apple.backward_by_hand(dapple_price)
+    dorange, dorange_num = mul_orange.backward_by_hand(dorange_price)
     got = [dapple_num, dapple, dorange, dorange_num, dtax]
     assert [g.item() for g in got] == pytest.approx([110, 2.2, 3.3, 165, 650])
 
@@ -415,7 +415,7 @@ def test_affine_layer_driven_by_hand_on_plain_arrays(rng):
     Y = affine(X, W, b)
     np.testing.assert_allclose(Y.data, X @ W + b)
     dY = rng.standard_normal((4, 2))
-    dX, dW, db = affine.backward(dY)
+    dX, dW, db = affine.backward_by_hand(dY)
     np.testing.assert_allclose(dX.data, dY @ W.T)
     np.testing.assert_allclose(dW.data, X.T @ dY)
     np.testing.assert_allclose(db.data, dY.sum(axis=0))
@@ -427,7 +427,7 @@ def test_hand_driven_node_refuses_after_the_engine_freed_it():
     y = mul(x, x)
     y.backward()
     with pytest.raises(RuntimeError, match="freed"):
-        mul.backward(1.0)
+        mul.backward_by_hand(1.0)
 
 
 # ---------------------------------------------------------------- NumPy interop

@@ -32,9 +32,9 @@ class Graph002:
         return self.add(x1, y1)
 
     def backward(self, dout=1.0):
-        bx0, by1 = self.add.backward(dout)
-        bx1, _ = self.mul.backward(bx0)
-        return self.square1.backward(bx1), self.square2.backward(by1)
+        bx0, by1 = self.add.backward_by_hand(dout)
+        bx1, _ = self.mul.backward_by_hand(bx0)
+        return self.square1.backward_by_hand(bx1), self.square2.backward_by_hand(by1)
 
 
 def f002(x, y):

@@ -278,24 +278,22 @@ class Function:
                 x, = self.inputs             # the input Tensors
                 return gy * 3 * x ** 2
 
-    ``forward`` may cache on ``self`` what ``backward`` needs. When no graph is
-    being recorded (``not is_grad_enabled()``, the usual case) ``backward`` may
-    compute on the arrays ``gy.data`` and return arrays; the engine wraps them,
-    and a caller always gets Tensors back. An instance can
-    also be driven by hand, the way the book drives its MulLayer: call it, then
-    call ``backward`` with the upstream gradient and read the input gradients.
+    ``forward`` may cache on ``self`` what ``backward`` needs. The engine calls
+    ``backward`` with the gradients of the outputs as Tensors; when no graph is
+    being recorded (``not is_grad_enabled()``, the usual case) a rule may compute
+    on their arrays and return arrays, which the engine wraps.
+
+    An instance can also be driven by hand, the way the book drives its
+    MulLayer: call it, then call ``backward_by_hand`` with the upstream gradient
+    (a number, an array or a Tensor) and read the input gradients::
+
+        mul = Mul()
+        price = mul(100.0, 2.0)              # forward: 200
+        dprice, dcount = mul.backward_by_hand(1.0)   # 2.0 and 100.0, as Tensors
     """
 
     inputs: tuple[Tensor, ...]
     needs_input_grad: tuple[bool, ...] = ()
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "backward" in cls.__dict__:
-            # The engine calls the subclass's backward directly; the public
-            # `backward` also accepts plain numbers and arrays for hand driving.
-            cls._backward_rule = cls.__dict__["backward"]
-            cls.backward = Function._backward_by_hand
 
     def __call__(self, *inputs):
         xs = inputs
@@ -344,8 +342,13 @@ class Function:
     def backward(self, *gys):
         raise NotImplementedError(f"{type(self).__name__}.backward is not defined")
 
-    def _backward_by_hand(self, *gys):
-        """Input gradients for upstream gradients ``gys`` (numbers, arrays or Tensors)."""
+    def backward_by_hand(self, *gys):
+        """The input gradients for upstream gradients ``gys`` (numbers, arrays or Tensors).
+
+        The book's ``layer.backward(dout)``: every input gets its gradient (even a
+        constant), returned as Tensors in the inputs' float dtype, and no graph is
+        recorded. One value for a one-input Function, else a tuple.
+        """
         if getattr(self, "_freed", False):
             raise RuntimeError(f"{type(self).__name__}.backward: this node was freed by backward()")
         like = self.inputs[0] if getattr(self, "inputs", None) else None
@@ -356,7 +359,7 @@ class Function:
         self.needs_input_grad = (True,) * len(getattr(self, "inputs", ()))
         try:
             with no_grad():
-                gxs = type(self)._backward_rule(self, *gys)
+                gxs = self.backward(*gys)
         finally:
             self.needs_input_grad = recorded
         if not isinstance(gxs, tuple):
@@ -444,7 +447,7 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                     gys[i] = _wrap(xp.zeros(shape, dtype=dtype))
                 if y is not None and y._retain_grad:
                     _accumulate_grad(y, gys[i], handed_out)
-            gxs = type(f)._backward_rule(f, *gys)
+            gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if len(gxs) != len(f.inputs):
