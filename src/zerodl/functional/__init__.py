@@ -16,7 +16,11 @@ one of these modules; this package also gives Tensor its operators, so
 
 from ..autograd import Tensor, as_tensor
 from . import arithmetic
+
+# The book's layers (ch. 5-7) by the book's names: Functions that can be driven by hand
 from .activation import (
+    Relu,
+    Sigmoid,
     gelu,
     identity,
     leaky_relu,
@@ -44,11 +48,11 @@ from .arithmetic import (
     sub,
     where,
 )
-from .conv import col2im, conv2d, im2col
-from .linalg import linear, matmul
-from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .norm import batch_norm, dropout
-from .pool import avg_pool2d, max_pool2d
+from .conv import Convolution, col2im, conv2d, im2col
+from .linalg import Affine, linear, matmul
+from .loss import SoftmaxWithLoss, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .norm import BatchNormalization, Dropout, batch_norm, dropout
+from .pool import Pooling, avg_pool2d, max_pool2d
 from .shape import (
     broadcast_to,
     concat,

@@ -296,3 +296,6 @@ def softmax(x, axis: int = -1) -> Tensor:
 def log_softmax(x, axis: int = -1) -> Tensor:
     """log(softmax(x)) along ``axis``, computed as x - logsumexp(x) (finite for any logits)."""
     return LogSoftmax(axis)(x)
+
+
+Relu = ReLU  # the book's name (ch. 5.5.1)

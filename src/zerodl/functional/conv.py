@@ -477,3 +477,6 @@ class Col2im(Function):
 
     def backward(self, gx):
         return Im2col(self.geom)(gx)
+
+
+Convolution = Conv2d  # the book's name (ch. 7.4)

@@ -91,3 +91,6 @@ def linear(x, W, b=None) -> Tensor:
     x2 = reshape(x, -1, x.shape[-1])
     y = Linear()(x2, W) if b is None else Linear()(x2, W, b)
     return reshape(y, lead + (y.shape[-1],))
+
+
+Affine = Linear  # the book's name (ch. 5.6.2)

@@ -143,3 +143,6 @@ def binary_cross_entropy_with_logits(z, t) -> Tensor:
     """Binary cross-entropy of sigmoid(z) against targets t in [0, 1], mean, from logits."""
     z = as_tensor(z)
     return BinaryCrossEntropyWithLogits()(z, _target(t, z))
+
+
+SoftmaxWithLoss = CrossEntropy  # the book's name (ch. 5.6.3)

@@ -222,3 +222,6 @@ class Dropout(Function):
 
     def backward(self, gy):
         return gy * Tensor(self.mask)
+
+
+BatchNormalization = BatchNorm  # the book's name (ch. 6.3)

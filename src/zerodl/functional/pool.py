@@ -201,3 +201,6 @@ class _AvgPoolSpread(Function):
 
     def backward(self, ggx):
         return AvgPool2d(self.geom)(ggx)
+
+
+Pooling = MaxPool2d  # the book's name (ch. 7.5: max pooling)
