@@ -98,6 +98,9 @@ def main(argv=None) -> int:
     from .run import set_thread_environment
 
     set_thread_environment(args.threads)  # before NumPy is imported
+    from zerodl.memory import keep_freed_memory
+
+    keep_freed_memory()  # as the zerodl command does
     from zerodl.backend import device_name, gpu_available
 
     from .systems import set_threads

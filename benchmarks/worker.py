@@ -90,8 +90,11 @@ def make_job(spec: dict):
 
 def serve(spec: dict) -> int:
     """Run the worker loop for ``spec`` (kind, system, threads, ...); the process's main."""
+    from zerodl.memory import keep_freed_memory
+
     from .systems import set_threads
 
+    keep_freed_memory()  # as the zerodl command does; every system's worker gets the same malloc
     keep = set_threads(spec["system"], spec["threads"])
     try:
         job = make_job(spec)

@@ -28,11 +28,9 @@ from .autograd import (  # noqa: E402
 from .memory import keep_freed_memory  # noqa: E402
 from .random import manual_seed  # noqa: E402
 
-keep_freed_memory()  # a training step reuses freed arrays instead of page-faulting (memory.py)
-
 __all__ = [
     "Function", "Tensor", "tensor", "as_tensor", "no_grad", "enable_grad", "is_grad_enabled",
-    "manual_seed", "functional", "numerical", "__version__",
+    "manual_seed", "keep_freed_memory", "functional", "numerical", "__version__",
 ]
 
 

@@ -13,6 +13,7 @@ import sys
 
 from . import __version__
 from .extras import MissingExtra
+from .memory import keep_freed_memory
 
 COMMANDS = ["gradcheck", "train", "evaluate", "descent", "plot", "lab"]
 
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory()  # the command owns its process: steps reuse freed arrays (memory.py)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

@@ -9,9 +9,12 @@ by the kernel: about 900 faults per SimpleConvNet step, and 10–20% of its
 time. (glibc raises the limits by itself after some frees, so whether a given
 process suffers depends on what it happened to allocate first.)
 
-``keep_freed_memory`` sets both limits once, when zerodl is imported: blocks
-up to 32 MiB come from the heap and freed memory is reused, up to 256 MiB of
-it kept. Set ``ZERODL_KEEP_FREED_MEMORY=0`` to leave malloc as it is. On other
+``keep_freed_memory`` sets both limits: blocks up to 32 MiB come from the
+heap and freed memory is reused, up to 256 MiB of it kept. The setting is
+the whole process's, so ``import zerodl`` does not make it: the ``zerodl``
+command and the benchmarks, which own their processes, call it at start, and
+so can a script or notebook that trains (``zd.keep_freed_memory()``). Set
+``ZERODL_KEEP_FREED_MEMORY=0`` to leave malloc as it is even then. On other
 C libraries (macOS, Windows, musl) it does nothing.
 """
 
@@ -28,7 +31,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from <mallo
 
 
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds; True when malloc was tuned."""
+    """Raise glibc's mmap and trim thresholds for this process; True when malloc was tuned.
+
+    Call it once at the start of a script or notebook that trains: every step
+    then reuses the memory of the last one instead of page-faulting it back in.
+    """
     if os.environ.get("ZERODL_KEEP_FREED_MEMORY", "1") == "0":
         return False
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
