@@ -469,7 +469,7 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                 f._free()
 
 
-def operands(*tensors):
+def arrays_or_tensors(*tensors):
     """What a backward rule computes with: the arrays inside ``tensors`` when no graph is
     being recorded (the usual case: NumPy speed, no Tensor per intermediate), the Tensors
     themselves under ``create_graph`` (so the rule's arithmetic is recorded). Rules written

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor, is_grad_enabled, operands
+from ..autograd import Function, Tensor, arrays_or_tensors, as_tensor, is_grad_enabled
 from ..backend import get_array_module
 from .arithmetic import exp
 from .shape import sum
@@ -79,7 +79,7 @@ class ReLU(Function):
         return x * self.mask
 
     def backward(self, gy):
-        g, = operands(gy)
+        g, = arrays_or_tensors(gy)
         return g * self.mask  # a new array (or Tensor); gy itself is never modified
 
 

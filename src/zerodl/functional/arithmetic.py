@@ -7,7 +7,7 @@ each input's shape (``sum_to``), because a broadcast input was used many times.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor, operands
+from ..autograd import Function, Tensor, arrays_or_tensors, as_tensor
 from ..backend import get_array_module
 from .shape import reduce_to
 
@@ -30,7 +30,7 @@ class Sub(Function):
         return x - y
 
     def backward(self, gz):
-        g, x, y = operands(gz, *self.inputs)
+        g, x, y = arrays_or_tensors(gz, *self.inputs)
         need_x, need_y = self.needs_input_grad
         return (reduce_to(g, x.shape) if need_x else None,
                 reduce_to(-g, y.shape) if need_y else None)
@@ -43,7 +43,7 @@ class Mul(Function):
         return x * y
 
     def backward(self, gz):
-        g, x, y = operands(gz, *self.inputs)
+        g, x, y = arrays_or_tensors(gz, *self.inputs)
         need_x, need_y = self.needs_input_grad  # a constant factor needs no gradient
         return (reduce_to(g * y, x.shape) if need_x else None,
                 reduce_to(g * x, y.shape) if need_y else None)
@@ -56,7 +56,7 @@ class Div(Function):
         return x / y
 
     def backward(self, gz):
-        g, x, y = operands(gz, *self.inputs)
+        g, x, y = arrays_or_tensors(gz, *self.inputs)
         need_x, need_y = self.needs_input_grad
         gx = g / y
         return (reduce_to(gx, x.shape) if need_x else None,

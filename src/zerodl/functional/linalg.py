@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor, operands
+from ..autograd import Function, Tensor, arrays_or_tensors, as_tensor
 from .shape import reduce_to, reshape
 
 
@@ -27,7 +27,7 @@ class MatMul(Function):
         return x @ w
 
     def backward(self, gz):
-        g, x, w = operands(gz, *self.inputs)
+        g, x, w = arrays_or_tensors(gz, *self.inputs)
         need_x, need_w = self.needs_input_grad
         return (reduce_to(g @ _swap_last(w), x.shape) if need_x else None,
                 reduce_to(_swap_last(x) @ g, w.shape) if need_w else None)
@@ -53,7 +53,7 @@ class Linear(Function):
         return y
 
     def backward(self, gy):
-        g, x, w = operands(gy, *self.inputs[:2])
+        g, x, w = arrays_or_tensors(gy, *self.inputs[:2])
         need = self.needs_input_grad
         gx = g @ w.T if need[0] else None
         gw = x.T @ g if need[1] else None
