@@ -92,9 +92,10 @@ class Worker:
     def __init__(self, spec: dict):
         from .worker import PREFIX
 
-        self.name, self.prefix = spec["system"], PREFIX
+        self.name, self.prefix = spec.get("name", spec["system"]), PREFIX
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+        src = spec.get("src", str(ROOT / "src"))  # another checkout's zerodl (benchmarks.compare)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.run", "--worker", json.dumps(spec)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
@@ -132,7 +133,7 @@ class Pool:
 
     def __init__(self, specs: list[dict]):
         self.failures: dict[str, str] = {}
-        started = {spec["system"]: Worker(spec) for spec in specs}  # imports overlap
+        started = {spec.get("name", spec["system"]): Worker(spec) for spec in specs}  # imports overlap
         self.workers: dict[str, Worker] = {}
         self.hello: dict[str, dict] = {}
         for name, worker in started.items():

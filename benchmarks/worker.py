@@ -82,6 +82,9 @@ def make_job(spec: dict):
     if spec["kind"] == "micro":
         from .micro import MicroJob
         return MicroJob(spec["system"], spec["quick"])
+    if spec["kind"] == "layers":
+        from .layers import LayerJob
+        return LayerJob(spec.get("layers"))
     if spec["kind"] == "tta":
         from .tta import TTAJob
         return TTAJob(spec)

@@ -7,7 +7,7 @@ import pytest
 
 import zerodl as zd
 import zerodl.functional as F
-import zerodl.functional.conv as conv_module
+import zerodl.kernels.conv as conv_kernel
 from zerodl.numerical import gradcheck
 
 
@@ -121,7 +121,7 @@ def test_conv2d_in_sample_blocks_gives_the_same_result(xs, k, pad, block_bytes, 
     """Blocks of 1, a few (with a shorter last one) or all samples: the same values and grads."""
     N, C = xs[:2]
     x, W, b = rng.standard_normal(xs), rng.standard_normal((3, C, k, k)), rng.standard_normal(3)
-    monkeypatch.setattr(conv_module, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(conv_kernel, "BLOCK_BYTES", block_bytes)
     xt, Wt, bt = param(x), param(W), param(b)
     y = F.conv2d(xt, Wt, bt, pad=pad)
     gy = rng.standard_normal(y.shape)
@@ -141,12 +141,12 @@ def test_conv2d_ignores_whatever_its_reused_scratch_buffers_hold(rng):
     """conv2d keeps its temporaries between calls: stale contents must never leak in."""
     x, W = rng.standard_normal((3, 2, 24, 24)), rng.standard_normal((4, 2, 3, 3))
     expected = F.conv2d(x, zd.Tensor(W), pad=1).data
-    for buf in conv_module._scratch_buffers.pool.values():
+    for buf in conv_kernel._scratch_buffers.pool.values():
         buf.fill(np.nan)
     xt, Wt = param(x), param(W)
     y = F.conv2d(xt, Wt, pad=1)
     np.testing.assert_array_equal(y.data, expected)
-    for buf in conv_module._scratch_buffers.pool.values():
+    for buf in conv_kernel._scratch_buffers.pool.values():
         buf.fill(np.nan)
     y.backward(np.ones(y.shape))
     # with dL/dy = 1: the centre tap sees every pixel once; an interior pixel meets every tap
@@ -156,7 +156,7 @@ def test_conv2d_ignores_whatever_its_reused_scratch_buffers_hold(rng):
                                atol=1e-12)
     assert np.isfinite(xt.grad.data).all()
     first = xt.grad.data.copy()  # every scratch buffer backward uses exists now: spoil them all
-    for buf in conv_module._scratch_buffers.pool.values():
+    for buf in conv_kernel._scratch_buffers.pool.values():
         buf.fill(np.nan)
     xt.grad = None
     F.conv2d(xt, Wt, pad=1).backward(np.ones(y.shape))
@@ -206,7 +206,7 @@ def test_conv2d_first_layer_skips_the_input_gradient(rng, monkeypatch):
         raise AssertionError("dx was computed for an input that needs no gradient")
 
     y = F.conv2d(x, W)
-    monkeypatch.setattr(conv_module._Patches, "zeros", fail)
+    monkeypatch.setattr(conv_kernel.PatchLayout, "zeros", fail)
     y.sum().backward()
     assert x.grad is None
     patch_sum = naive_im2col(x.data, 3, 3).sum(axis=0).reshape(1, 1, 3, 3)

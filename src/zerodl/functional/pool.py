@@ -1,17 +1,36 @@
 """Pooling on (N, C, H, W) batches: the book's Pooling layer (ch. 7.5).
 
-Max pooling keeps, per window, the largest value and remembers where it was,
-so the backward pass sends each gradient there and nowhere else. Average
-pooling spreads each window's gradient evenly over the window. Windows are
-read through strided views of the input (no copies per window), and
-non-overlapping windows, the common case, through a plain reshape.
+The algorithm, as this file writes it (max pooling):
+
+1. ``im2col`` unrolls the input so that each pooling window is one row:
+   (N·OH·OW·C, kh·kw). Padding is -inf, so a padded position never wins.
+2. The max of each row is the output, and its argmax (the first maximum, in
+   row-major order within the window) is remembered.
+3. Reshape and transpose to (N, C, OH, OW).
+
+Backward sends each gradient to its row's argmax (a one-hot row times the
+gradient) and folds the rows back with ``col2im``: overlapping windows add
+their gradients where they share the maximum. Average pooling takes each
+row's mean instead, and its backward spreads each gradient evenly over the
+row.
+
+In ordinary training the Functions run the same mathematics through fast
+kernels (``zerodl.kernels.pool``: strided window views, no patch matrix), and
+the readable version here is their test oracle. Set ``USE_FAST_KERNEL =
+False`` (or pass ``fast=False``) to run it; under ``create_graph`` the
+backward always is readable.
 """
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, arrays_or_tensors, as_tensor
 from ..backend import get_array_module
-from .conv import _Geometry, _pair
+from ..kernels import pool as fast_pool
+from ..kernels.conv_geometry import Geometry, pair
+from .conv import col2im, im2col_array
+
+# Whether the pooling Functions use the fast kernels when no graph of their backward is recorded.
+USE_FAST_KERNEL = True
 
 
 def max_pool2d(x, kernel_size, stride=None, pad=0) -> Tensor:
@@ -23,12 +42,8 @@ def max_pool2d(x, kernel_size, stride=None, pad=0) -> Tensor:
     order within the window (as PyTorch). Overlapping windows (stride < kernel)
     add their gradients where they share the maximum.
     """
-    x = as_tensor(x)
-    kh, kw = _pair(kernel_size, "max_pool2d", "kernel_size")
-    geom = _Geometry.make("max_pool2d", x.shape, kh, kw,
-                          (kh, kw) if stride is None else stride, pad)
-    _check_pool_pad("max_pool2d", geom)
-    return MaxPool2d(geom)(x)
+    return Pooling(*pair(kernel_size, "max_pool2d", "kernel_size"), stride=stride, pad=pad)(
+        as_tensor(x))
 
 
 def avg_pool2d(x, kernel_size, stride=None, pad=0) -> Tensor:
@@ -38,169 +53,105 @@ def avg_pool2d(x, kernel_size, stride=None, pad=0) -> Tensor:
     (PyTorch's count_include_pad=True). The gradient of each window is spread
     evenly over its kh·kw positions.
     """
-    x = as_tensor(x)
-    kh, kw = _pair(kernel_size, "avg_pool2d", "kernel_size")
-    geom = _Geometry.make("avg_pool2d", x.shape, kh, kw,
-                          (kh, kw) if stride is None else stride, pad)
-    _check_pool_pad("avg_pool2d", geom)
-    return AvgPool2d(geom)(x)
+    return AvgPool2d(*pair(kernel_size, "avg_pool2d", "kernel_size"), stride=stride, pad=pad)(
+        as_tensor(x))
 
 
-# ---------------------------------------------------------------- pooling
-def _check_pool_pad(op: str, g: _Geometry) -> None:
+class Pooling(Function):
+    """The book's Pooling layer (ch. 7.5), max pooling: ``Pooling(pool_h, pool_w, stride, pad)(x)``.
+
+    ``pool_w`` defaults to ``pool_h`` and ``stride`` to the window, (pool_h,
+    pool_w). Driven by hand as in the book::
+
+        pool = Pooling(2, 2)
+        y = pool(x)
+        dx = pool.backward_by_hand(dout)
+
+    ``fast`` picks the fast kernel (True), the readable version (False) or the
+    module's ``USE_FAST_KERNEL`` (None).
+    """
+
+    op = "max_pool2d"
+
+    def __init__(self, pool_h: int, pool_w: int | None = None, stride=None, pad=0,
+                 fast: bool | None = None):
+        self.pool_h = int(pool_h)
+        self.pool_w = self.pool_h if pool_w is None else int(pool_w)
+        self.stride = (self.pool_h, self.pool_w) if stride is None else stride
+        self.pad, self.fast = pad, fast
+
+    def forward(self, x):
+        g = self.geom = _pool_geometry(self.op, x.shape, self)
+        if USE_FAST_KERNEL if self.fast is None else self.fast:
+            self.kernel = fast_pool.MaxPoolKernel(g)  # the same result, engineered (kernels/pool.py)
+            return self.kernel.forward(x, want_arg=self.needs_input_grad[0])
+        self.kernel = None
+        # the book's algorithm: one window per row, its max and argmax
+        col = im2col_array(x, g, fill=-get_array_module(x).inf).reshape(-1, g.FH * g.FW)
+        self.arg_max = col.argmax(axis=1)                  # the first maximum of each window
+        out = col.max(axis=1)                              # (N·OH·OW·C,)
+        return out.reshape(g.N, g.OH, g.OW, g.C).transpose(0, 3, 1, 2).copy()
+
+    def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
+        if self.kernel is not None and not isinstance(gy, Tensor):
+            # the fast kernel works on arrays: used whenever no graph is being recorded
+            return self.kernel.backward(gy, self.inputs[0].data)
+        # the book's backward: each gradient to its window's argmax, rows folded back by col2im
+        g = self.geom
+        dy = gy.transpose(0, 2, 3, 1).reshape(-1, 1)       # (N·OH·OW·C, 1), rows as in forward
+        dcol = dy * self._one_hot_argmax(gy.dtype)         # (N·OH·OW·C, kh·kw)
+        return col2im(dcol.reshape(g.N * g.OH * g.OW, -1), g.input_shape,
+                      g.FH, g.FW, g.stride, g.pad)
+
+    def _one_hot_argmax(self, dtype):
+        """(N·OH·OW·C, kh·kw): 1 at each window's first maximum, 0 elsewhere (a constant)."""
+        g = self.geom
+        x = self.inputs[0].data
+        xp = get_array_module(x)
+        arg_max = getattr(self, "arg_max", None)
+        if self.kernel is not None or arg_max is None:  # forward ran the kernel: find it again
+            col = im2col_array(x, g, fill=-xp.inf).reshape(-1, g.FH * g.FW)
+            arg_max = col.argmax(axis=1)
+        return (xp.arange(g.FH * g.FW) == arg_max[:, None]).astype(dtype)
+
+
+MaxPool2d = Pooling  # PyTorch's name
+
+
+class AvgPool2d(Pooling):
+    """Pooling with the mean (ch. 7.5 mentions it): ``AvgPool2d(pool_h, pool_w, stride, pad)(x)``."""
+
+    op = "avg_pool2d"
+
+    def forward(self, x):
+        g = self.geom = _pool_geometry(self.op, x.shape, self)
+        if USE_FAST_KERNEL if self.fast is None else self.fast:
+            self.kernel = fast_pool.AvgPoolKernel(g)  # the same result, engineered (kernels/pool.py)
+            return self.kernel.forward(x)
+        self.kernel = None
+        col = im2col_array(x, g).reshape(-1, g.FH * g.FW)  # one window per row, zero padded
+        out = col.mean(axis=1)
+        return out.reshape(g.N, g.OH, g.OW, g.C).transpose(0, 3, 1, 2).copy()
+
+    def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
+        if self.kernel is not None and not isinstance(gy, Tensor):
+            return self.kernel.backward(gy)
+        # the mean's gradient: dy / (kh·kw) at every position of the window
+        g = self.geom
+        xp = get_array_module(self.inputs[0].data)
+        dy = gy.transpose(0, 2, 3, 1).reshape(-1, 1)
+        dcol = dy * xp.full((1, g.FH * g.FW), 1.0 / (g.FH * g.FW), dtype=gy.dtype)
+        return col2im(dcol.reshape(g.N * g.OH * g.OW, -1), g.input_shape,
+                      g.FH, g.FW, g.stride, g.pad)
+
+
+def _pool_geometry(op: str, shape, pool: Pooling) -> Geometry:
+    g = Geometry.make(op, shape, pool.pool_h, pool.pool_w, pool.stride, pool.pad)
     if 2 * g.ph > g.FH or 2 * g.pw > g.FW:
         raise ValueError(
             f"{op}: pad {g.pad} is more than half the window {g.FH}x{g.FW}, so some windows "
             "would hold only padding; use pad <= kernel_size // 2"
         )
-
-
-def _non_overlapping(g: _Geometry) -> bool:
-    """Windows tile the input exactly: the (N, C, OH, kh, OW, kw) reshape applies."""
-    return (g.sh, g.sw) == (g.FH, g.FW) and not g.padded \
-        and g.H % g.FH == 0 and g.W % g.FW == 0
-
-
-def _tiles(x, g: _Geometry):
-    """(N, C, OH, kh, OW, kw) view of x for non-overlapping windows."""
-    return x.reshape(g.N, g.C, g.OH, g.FH, g.OW, g.FW)
-
-
-class MaxPool2d(Function):
-    """The book's Pooling layer (ch. 7.5) with max; see ``max_pool2d``.
-
-    Forward keeps, per output, the index (in the window, row-major) of the first
-    maximum; backward sends each gradient there.
-    """
-
-    def __init__(self, geom: _Geometry):
-        self.geom = geom
-
-    def forward(self, x):
-        windows = _windows(x, self.geom, pad_value=-get_array_module(x).inf)
-        y, self.arg = _max_and_argmax(windows, self.needs_input_grad[0])
-        return y
-
-    def backward(self, gy):
-        if self.arg is None:  # driven by hand after a call that recorded nothing
-            self.arg = _max_and_argmax(_windows(self.inputs[0].data, self.geom, -float("inf")))[1]
-        return _MaxPoolScatter(self.geom, self.arg)(gy)
-
-
-def _windows(x, g: _Geometry, pad_value=0.0):
-    """The kh·kw views of x, one per window offset, each (N, C, OH, OW) (no copies unless padded)."""
-    if _non_overlapping(g):
-        t = _tiles(x, g)
-        return [t[:, :, :, i, :, j] for i in range(g.FH) for j in range(g.FW)]
-    xpad = g.pad_input(x, value=pad_value)
-    return [g.window(xpad, i, j) for i in range(g.FH) for j in range(g.FW)]
-
-
-def _max_and_argmax(windows, want_arg: bool = True):
-    """Elementwise max over the window views, and the index of the first view holding it."""
-    xp = get_array_module(windows[0])
-    y = xp.array(windows[0], copy=True)
-    for w in windows[1:]:
-        xp.maximum(y, w, out=y)
-    return y, (_first_argmax(windows, y) if want_arg else None)
-
-
-def _first_argmax(windows, y):
-    """Per output, the index k of the first window view equal to the maximum y."""
-    xp = get_array_module(y)
-    kk = len(windows)
-    arg = xp.full(y.shape, kk - 1, dtype=xp.uint8 if kk <= 255 else xp.int32)
-    hit, step = xp.empty_like(arg), xp.empty_like(arg)
-    for k in range(kk - 2, -1, -1):  # later offsets first: the first maximum has the last word
-        xp.equal(windows[k], y, out=hit)
-        xp.subtract(arg, k, out=step)    # arg >= k here, so no wrap-around
-        step *= hit
-        arg -= step                      # arg = k where hit (masked copies are far slower)
-    return arg
-
-
-class _MaxPoolScatter(Function):
-    """gy (N, C, OH, OW) -> gx (N, C, H, W): each gradient to its window's argmax."""
-
-    def __init__(self, geom, arg):
-        self.geom, self.arg = geom, arg
-
-    def forward(self, gy):
-        g, arg = self.geom, self.arg
-        xp = get_array_module(gy)
-        if _non_overlapping(g):
-            hit = xp.empty(gy.shape, dtype=bool)
-            gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
-            t = _tiles(gx, g)
-            for k in range(g.FH * g.FW):
-                xp.equal(arg, k, out=hit)
-                xp.multiply(gy, hit, out=t[:, :, :, k // g.FW, :, k % g.FW])
-            return gx
-        hit = xp.empty(arg.shape, dtype=bool)  # one mask buffer for every offset
-        return g.fold(lambda i, j: xp.multiply(gy, xp.equal(arg, i * g.FW + j, out=hit)),
-                      xp, gy.dtype)
-
-    def backward(self, ggx):
-        return _MaxPoolGather(self.geom, self.arg)(ggx)
-
-
-class _MaxPoolGather(Function):
-    """x (N, C, H, W) -> (N, C, OH, OW): the value at each window's saved argmax."""
-
-    def __init__(self, geom, arg):
-        self.geom, self.arg = geom, arg
-
-    def forward(self, x):
-        g, arg = self.geom, self.arg
-        xp = get_array_module(x)
-        y = xp.zeros(arg.shape, dtype=x.dtype)
-        for k, w in enumerate(_windows(x, g)):
-            xp.copyto(y, w, where=arg == k)
-        return y
-
-    def backward(self, gy):
-        return _MaxPoolScatter(self.geom, self.arg)(gy)
-
-
-class AvgPool2d(Function):
-    """Pooling with the mean (ch. 7.5 mentions it); see ``avg_pool2d``."""
-
-    def __init__(self, geom: _Geometry):
-        self.geom = geom
-
-    def forward(self, x):
-        g = self.geom
-        xp = get_array_module(x)
-        scale = x.dtype.type(1.0 / (g.FH * g.FW))
-        windows = _windows(x, g)
-        y = xp.array(windows[0], copy=True)
-        for w in windows[1:]:
-            y += w
-        y *= scale
-        return y
-
-    def backward(self, gy):
-        return _AvgPoolSpread(self.geom)(gy)
-
-
-class _AvgPoolSpread(Function):
-    """gy (N, C, OH, OW) -> gx (N, C, H, W): each window's gradient / (kh·kw) to its positions."""
-
-    def __init__(self, geom):
-        self.geom = geom
-
-    def forward(self, gy):
-        g = self.geom
-        xp = get_array_module(gy)
-        share = gy * gy.dtype.type(1.0 / (g.FH * g.FW))
-        if _non_overlapping(g):
-            gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
-            _tiles(gx, g)[...] = share[:, :, :, None, :, None]
-            return gx
-        return g.fold(lambda i, j: share, xp, gy.dtype)
-
-    def backward(self, ggx):
-        return AvgPool2d(self.geom)(ggx)
-
-
-Pooling = MaxPool2d  # the book's name (ch. 7.5: max pooling)
+    return g

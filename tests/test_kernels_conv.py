@@ -1,0 +1,142 @@
+"""The fast convolution kernel (zerodl.kernels.conv) against the book's readable version.
+
+``Convolution(stride, pad, fast=False)`` runs im2col → one matrix product →
+reshape, and backward dW = colᵀ·dy, db = Σ dy, dx = col2im(dy·W); the fast
+kernel must give the same values and gradients in every layout it chooses
+(wide rows, rows cut at OH, exact grids; blocks of samples; the flipped-filter
+dx at stride 1 and the scatter at other strides).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import zerodl as zd
+import zerodl.kernels.conv as conv_kernel
+from zerodl.functional.conv import Convolution, col2im_array, im2col_array
+from zerodl.kernels.conv_geometry import Geometry
+from zerodl.numerical import gradcheck
+
+CASES = [  # x shape, W shape, stride, pad, bias
+    ((2, 3, 5, 5), (4, 3, 3, 3), 1, 0, True),            # exact grid
+    ((3, 2, 12, 12), (3, 2, 3, 3), 1, 1, True),          # rows cut at OH
+    ((3, 2, 24, 24), (5, 2, 3, 3), 1, 1, False),         # wide rows: one run per block
+    ((3, 1, 28, 28), (4, 1, 5, 5), 1, 0, True),          # the book's first layer
+    ((2, 2, 7, 9), (3, 2, 2, 3), 2, 1, True),            # strided: dx by scatter
+    ((1, 2, 7, 6), (2, 2, 2, 3), 1, 2, True),            # pad 2 on a 2-row filter: scatter
+    ((2, 1, 7, 8), (3, 1, 2, 3), (2, 1), (1, 2), True),  # (h, w) stride and pad
+    ((3, 2, 4, 4), (2, 2, 4, 4), 1, 0, True),            # the filter covers the input
+    ((2, 1, 6, 6), (2, 1, 1, 1), 2, 0, False),           # 1x1, strided
+    ((5, 3, 9, 11), (4, 3, 3, 3), 1, 2, True),           # odd sizes, pad 2 (grid 13x15)
+]
+
+
+def run(fast: bool, arrays, stride, pad, gy, dtype, wanted=(True, True, True)):
+    """Forward and backward of one Convolution; (y, [grads]) as arrays."""
+    ts = [zd.Tensor(a.astype(dtype), requires_grad=w) for a, w in zip(arrays, wanted)]
+    y = Convolution(stride, pad, fast=fast)(*ts)
+    y.backward(gy.astype(dtype))
+    return y.data, [None if t.grad is None else t.grad.data for t in ts]
+
+
+def inputs(rng, xs, ws, bias):
+    arrays = [rng.standard_normal(xs), rng.standard_normal(ws)]
+    return arrays + [rng.standard_normal(ws[0])] if bias else arrays
+
+
+def output_shape(xs, ws, stride, pad):
+    g = Geometry.make("conv2d", xs, ws[2], ws[3], stride, pad)
+    return (xs[0], ws[0], g.OH, g.OW)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-11), (np.float32, 2e-4)])
+@pytest.mark.parametrize("xs, ws, stride, pad, bias", CASES)
+def test_fast_kernel_matches_the_readable_convolution(xs, ws, stride, pad, bias, dtype, tol, rng):
+    arrays = inputs(rng, xs, ws, bias)
+    gy = rng.standard_normal(output_shape(xs, ws, stride, pad))
+    y_fast, g_fast = run(True, arrays, stride, pad, gy, dtype)
+    y_read, g_read = run(False, arrays, stride, pad, gy, dtype)
+    assert y_fast.dtype == y_read.dtype == dtype
+    np.testing.assert_allclose(y_fast, y_read, rtol=tol, atol=tol)
+    for name, a, b in zip("xWb", g_fast, g_read):
+        assert a.dtype == dtype, name
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 10, err_msg=f"d{name}")
+
+
+@pytest.mark.parametrize("block_bytes", [1, 3000, 40_000])
+@pytest.mark.parametrize("xs, ws, stride, pad", [
+    ((7, 2, 12, 12), (3, 2, 3, 3), 1, 1),
+    ((5, 1, 28, 28), (2, 1, 5, 5), 1, 0),
+    ((6, 2, 9, 9), (3, 2, 3, 3), 2, 1),
+])
+def test_blocks_of_samples_give_the_readable_result(xs, ws, stride, pad, block_bytes, rng,
+                                                   monkeypatch):
+    """Blocks of 1, of a few with a shorter last one, and of all samples."""
+    monkeypatch.setattr(conv_kernel, "BLOCK_BYTES", block_bytes)
+    arrays = inputs(rng, xs, ws, True)
+    gy = rng.standard_normal(output_shape(xs, ws, stride, pad))
+    y_fast, g_fast = run(True, arrays, stride, pad, gy, np.float64)
+    y_read, g_read = run(False, arrays, stride, pad, gy, np.float64)
+    np.testing.assert_allclose(y_fast, y_read, atol=1e-12)
+    for a, b in zip(g_fast, g_read):
+        np.testing.assert_allclose(a, b, atol=1e-11)
+
+
+@pytest.mark.parametrize("wanted", [(1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 1), (1, 0, 1)])
+def test_fast_kernel_computes_only_the_wanted_gradients_and_gets_them_right(wanted, rng):
+    arrays = inputs(rng, (3, 2, 7, 7), (4, 2, 3, 3), True)
+    gy = rng.standard_normal((3, 4, 7, 7))
+    _, g_fast = run(True, arrays, 1, 1, gy, np.float64, wanted)
+    _, g_read = run(False, arrays, 1, 1, gy, np.float64)
+    for a, b, w in zip(g_fast, g_read, wanted):
+        if w:
+            np.testing.assert_allclose(a, b, atol=1e-12)
+        else:
+            assert a is None
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_driven_by_hand_as_in_the_book(fast, rng):
+    """Convolution(stride, pad)(x, W, b), then backward_by_hand(dout) -> (dx, dW, db)."""
+    x, W, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    conv = Convolution(1, 1, fast=fast)
+    y = conv(x, W, b)
+    dout = rng.standard_normal(y.shape)
+    dx, dW, db = conv.backward_by_hand(dout)
+    col = im2col_array(x, Geometry.make("conv2d", x.shape, 3, 3, 1, 1))
+    dy = dout.transpose(0, 2, 3, 1).reshape(-1, 4)
+    np.testing.assert_allclose(dW.data, (col.T @ dy).T.reshape(W.shape), atol=1e-12)
+    np.testing.assert_allclose(db.data, dout.sum(axis=(0, 2, 3)), atol=1e-12)
+    np.testing.assert_allclose(dx.data, col2im_array(dy @ W.reshape(4, -1), conv.geom), atol=1e-12)
+
+
+@pytest.mark.parametrize("xs, ws, stride, pad, bias", CASES[:2] + CASES[4:8])
+def test_readable_convolution_gradients_match_central_differences(xs, ws, stride, pad, bias, rng):
+    ts = [zd.Tensor(a, requires_grad=True) for a in inputs(rng, xs, ws, bias)]
+    assert gradcheck(lambda *a: Convolution(stride, pad, fast=False)(*a), *ts)
+
+
+def test_readable_second_derivative_matches_central_differences(rng):
+    x0, W0 = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+
+    def grad_x(x, W):
+        """dL/dx with create_graph, L = Σ conv(x, W)², the leaves' .grad left as they were."""
+        saved = x.grad, W.grad
+        x.grad = W.grad = None
+        with zd.enable_grad():
+            (Convolution(2, 1, fast=False)(x, W) ** 2).sum().backward(create_graph=True)
+        gx = x.grad
+        x.grad, W.grad = saved
+        return gx
+
+    assert gradcheck(grad_x, zd.Tensor(x0, requires_grad=True), zd.Tensor(W0, requires_grad=True))
+
+
+def test_readable_im2col_is_the_books_layout():
+    """Row (n, oh, ow), columns (c, fh, fw): a 1x2x3x3 input, 2x2 patches."""
+    x = np.arange(18.0).reshape(1, 2, 3, 3)
+    col = im2col_array(x, Geometry.make("im2col", x.shape, 2, 2, 1, 0))
+    assert col.shape == (4, 8)
+    np.testing.assert_array_equal(col[0], [0, 1, 3, 4, 9, 10, 12, 13])
+    np.testing.assert_array_equal(col[3], [4, 5, 7, 8, 13, 14, 16, 17])
