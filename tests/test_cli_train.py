@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from zerodl import io
+from zerodl import io, optim
 from zerodl.cli import main
 
 
@@ -162,11 +162,27 @@ def test_tiny_mnist_run(tmp_path, data_root, monkeypatch, capsys):
     assert splits == [False]            # evaluate reads the test split alone
 
 
+@pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
+def test_every_optimizer_choice_trains_through_the_command_line(name, tmp_path, capsys):
+    """`zerodl train --optimizer NAME` for every choice the command offers (one epoch of xor)."""
+    spec = optim.OPTIMIZERS[name]
+    code, out = train(tmp_path, "--dataset", "xor", "--optimizer", name, "--epochs", "1")
+    assert code == 0, capsys.readouterr().err
+    config = json.loads((out / "config.json").read_text())
+    if name != "adam":                  # adam is the recipe's own, with its own rate (0.01)
+        assert config["lr"] == spec.lr and config["weight_decay"] == spec.weight_decay
+    assert config["optimizer"] == name
+    saved = io.load(out / "checkpoint.npz")
+    assert saved["optimizer"]["type"] == spec.cls.__name__
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert np.isfinite(metrics["test_loss"]) and metrics["epochs"][0]["epoch"] == 1
+
+
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
                                   "adamw"])
 def test_every_optimizer_of_train_gets_the_weight_decay(name):
     from zerodl import landscape, nn
-    from zerodl.commands.runs import build_optimizer
+    from zerodl.runs import build_optimizer
 
     model = nn.Linear(3, 2)
     opt = build_optimizer({"optimizer": name, "lr": 0.05, "weight_decay": 0.01}, model)

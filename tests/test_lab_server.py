@@ -25,7 +25,7 @@ from zerodl.lab.server import MAX_BODY, start_in_thread
 def save_digit_model(folder: Path, model_name: str = "mlp") -> Path:
     """A `zerodl train`-style run folder with an untrained model (enough to test the plumbing)."""
     from zerodl import manual_seed
-    from zerodl.commands.runs import build_model, save_model
+    from zerodl.runs import build_model, save_model
 
     manual_seed(0)
     config = {"dataset": "mnist", "model": model_name, "hidden": [32], "num_inputs": 784,

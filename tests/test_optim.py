@@ -9,6 +9,7 @@ import pytest
 
 import zerodl as zd
 from zerodl import io, nn, optim
+from zerodl.kernels import optim as kernels
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +139,7 @@ def test_a_step_allocates_no_new_arrays(factory):
                          ids=["plain", "momentum", "nesterov"])
 def test_sgd_on_a_parameter_larger_than_one_update_block(kwargs, rng):
     """Big parameters are updated block by block; every element, the last partial block's too."""
-    n = 2 * optim._BLOCK + 12_345
+    n = 2 * kernels.BLOCK + 12_345
     p0 = rng.standard_normal(n).astype(np.float32)
     grads = [rng.standard_normal(n).astype(np.float32) for _ in range(2)]
     w = nn.Parameter(p0.copy())

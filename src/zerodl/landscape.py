@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import optim
 from .autograd import Tensor, no_grad
 from .numerical import numerical_gradient
 
@@ -106,15 +107,11 @@ FUNCTIONS: dict[str, Landscape] = {
     ]
 }
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
-
-# The book's learning rates for its comparison on x²/20 + y² (ch. 6.1.7), and
-# rates of the same spirit for the optimizers the book does not race.
-DEFAULT_LRS = {"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5,
-               "rmsprop": 0.1, "adam": 0.3, "adamw": 0.3}
-
-DISPLAY_NAMES = {"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov",
-                 "adagrad": "AdaGrad", "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW"}
+# The optimizers by name, with the learning rates of the descent study: views of
+# zerodl.optim's registry (optim.OPTIMIZERS), kept here for the study's users.
+OPTIMIZERS: tuple[str, ...] = tuple(optim.OPTIMIZERS)
+DEFAULT_LRS: dict[str, float] = {n: s.descent_lr for n, s in optim.OPTIMIZERS.items()}
+DISPLAY_NAMES: dict[str, str] = {n: s.label for n, s in optim.OPTIMIZERS.items()}
 
 
 @dataclass
@@ -251,25 +248,22 @@ def landscape_of(f) -> Landscape | None:
 
 
 def make_optimizer(name, params, lr: float, **kwargs):
-    """The ``zerodl.optim`` optimizer called ``name`` over ``params``.
+    """The ``zerodl.optim`` optimizer called ``name`` over ``params`` (``optim.create``).
 
-    ``momentum`` and ``nesterov`` are SGD with momentum 0.9 (plain, or with
-    Nesterov's look-ahead); the others are the classes of the same name.
+    ``name`` is a registry name (``OPTIMIZERS``: ``momentum`` and ``nesterov``
+    are SGD with momentum 0.9, plain or with Nesterov's look-ahead) or an
+    optimizer class, called as ``name(params, lr=lr, **kwargs)``.
     """
-    from . import optim
-
     if not isinstance(name, str):
         return name(params, lr=lr, **kwargs)
-    key = name.lower()
-    if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}")
-    cls = {"sgd": optim.SGD, "momentum": optim.Momentum, "nesterov": optim.Nesterov,
-           "adagrad": optim.AdaGrad,
-           "rmsprop": optim.RMSProp, "adam": optim.Adam, "adamw": optim.AdamW}[key]
-    return cls(params, lr=lr, **kwargs)
+    return optim.create(name, params, lr, **kwargs)
 
 
 def type_name(obj) -> str:
+    """The lower-case name of a class or of an object's class: ``type_name(optim.SGD) == "sgd"``.
+
+    A Trajectory made with an optimizer class is labelled by it.
+    """
     return getattr(obj, "__name__", type(obj).__name__).lower()
 
 

@@ -13,14 +13,16 @@ import sys
 
 
 def add_parser(subparsers):
-    from ..landscape import DEFAULT_LRS, FUNCTIONS, OPTIMIZERS
+    """``zerodl descent``'s options."""
+    from ..landscape import FUNCTIONS
+    from ..optim import OPTIMIZERS
 
     p = subparsers.add_parser(
         "descent",
         help="run optimizers on a 2-D function; write trajectories.json and descent.png",
         description="Minimise a 2-D test function with several optimizers from the same start "
                     "and draw their paths on its contour plot. Default learning rates: "
-                    + ", ".join(f"{k}={v:g}" for k, v in DEFAULT_LRS.items())
+                    + ", ".join(f"{k}={s.descent_lr:g}" for k, s in OPTIMIZERS.items())
                     + " (the book's for sgd, momentum, adagrad and adam).",
     )
     p.add_argument("--function", default="elongated",
@@ -42,6 +44,7 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    """Race the chosen optimizers; write trajectories.json and descent.png (2 on a bad option)."""
     from .. import landscape
 
     try:  # our checks first, then minimize's own, before anything is written
@@ -57,23 +60,25 @@ def run(args) -> int:
 
 def _check(args, landscape) -> dict:
     """Every name and number checked before any work is done."""
+    from ..optim import OPTIMIZERS
+
     if args.function not in landscape.FUNCTIONS:
         raise ValueError(f"unknown function {args.function!r}; "
                          f"valid names: {', '.join(landscape.FUNCTIONS)}")
     names = [n.strip().lower() for n in args.optimizers.split(",") if n.strip()]
-    bad = [n for n in names if n not in landscape.OPTIMIZERS]
+    bad = [n for n in names if n not in OPTIMIZERS]
     if bad or not names:
         raise ValueError(f"unknown optimizer {', '.join(map(repr, bad)) or '(none given)'}; "
-                         f"valid names: {', '.join(landscape.OPTIMIZERS)}")
+                         f"valid names: {', '.join(OPTIMIZERS)}")
     if len(set(names)) != len(names):
         raise ValueError(f"an optimizer is listed twice in {args.optimizers!r}")
-    lrs = {n: landscape.DEFAULT_LRS[n] for n in names}
+    lrs = {n: OPTIMIZERS[n].descent_lr for n in names}
     for item in (part for spec in args.lr for part in spec.split(",") if part):
         name, _, value = item.partition("=")
         name = name.strip().lower()
-        if name not in landscape.OPTIMIZERS:
+        if name not in OPTIMIZERS:
             raise ValueError(f"--lr {item!r}: unknown optimizer {name!r}; "
-                             f"valid names: {', '.join(landscape.OPTIMIZERS)}")
+                             f"valid names: {', '.join(OPTIMIZERS)}")
         if name not in lrs:
             raise ValueError(f"--lr {item!r}: {name} is not among --optimizers {args.optimizers}")
         try:

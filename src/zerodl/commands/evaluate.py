@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def add_parser(subparsers):
+    """``zerodl evaluate``'s options."""
     p = subparsers.add_parser(
         "evaluate",
         help="reload a run's model.npz and print its test accuracy",
@@ -21,13 +22,14 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    """Rebuild DIR/model.npz and print its test loss and accuracy (1 when it cannot be read)."""
     path = Path(args.run_dir) / "model.npz"
     if not path.exists():
         args.parser.error(f"{path} not found: DIR must be the --out folder of `zerodl train`")
 
     from .. import distributed
     from .. import train as zt
-    from .runs import build_loss, classifies, format_result, load_data, load_model, test_loader_for
+    from ..runs import build_loss, classifies, format_result, load_data, load_model, test_loader_for
 
     comm = distributed.init()  # under mpirun each process evaluates its part of the test set
     try:

@@ -26,8 +26,14 @@ import json
 import sys
 from pathlib import Path
 
-from .runs import (
+from ..optim import OPTIMIZERS
+from ..runs import (
+    DATASETS,
     IMAGE_DATASETS,
+    MODEL_DEFAULTS,
+    MODELS,
+    POINTS_DEFAULTS,
+    SCHEDULES,
     build_loss,
     build_model,
     build_optimizer,
@@ -36,38 +42,17 @@ from .runs import (
     format_result,
     load_data,
     metrics_dict,
+    recipe,
     save_model,
     test_loader_for,
 )
 
-DATASETS = ("mnist", "fashion-mnist", "spiral", "xor", "circles", "sine")
-MODELS = ("mlp", "simple-convnet", "deep-convnet")
-SCHEDULES = ("constant", "cosine")
-
-# The CNNs train as in the book (Adam, lr 0.001, batch 100), with the learning
-# rate annealed to 0 (cosine) so that the last epoch settles instead of
-# bouncing around a minimum: fewer epochs reach the book's accuracy. The MLP's
-# recipe (momentum SGD, weight decay, cosine) takes 784-100-100-10 past 98%.
-MODEL_DEFAULTS = {
-    "mlp": {"optimizer": "momentum", "lr": 0.1, "batch_size": 100, "epochs": 15,
-            "weight_decay": 5e-4, "schedule": "cosine", "hidden": [100, 100]},
-    "simple-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 6,
-                       "weight_decay": 0.0, "schedule": "cosine"},
-    "deep-convnet": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 8,
-                     "weight_decay": 0.0, "schedule": "cosine"},
-}
-# The small generated sets have few batches per epoch: more epochs, a bolder step.
-POINTS_DEFAULTS = {"optimizer": "adam", "lr": 0.01, "batch_size": 32, "epochs": 100,
-                   "weight_decay": 0.0, "schedule": "constant", "hidden": [64, 64]}
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "adagrad": 0.01, "rmsprop": 0.001,
-              "adam": 0.001, "adamw": 0.001}
 SETTINGS = ("dataset", "model", "optimizer", "lr", "batch_size", "weight_decay", "schedule",
             "seed", "hidden", "train_subset")
 
 
 def add_parser(subparsers):
-    from ..landscape import OPTIMIZERS
-
+    """``zerodl train``'s options."""
     p = subparsers.add_parser(
         "train",
         help="train a model (MLP, SimpleConvNet, DeepConvNet) and save metrics and parameters",
@@ -82,7 +67,7 @@ def add_parser(subparsers):
                    help="training data; the test split (or a fresh sample) is used to evaluate "
                         "(default: mnist)")
     p.add_argument("--model", choices=MODELS, default=None, help="network (default: mlp)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
                    help="update rule (default: per model)")
     p.add_argument("--lr", type=_number(float), default=None,
                    help="learning rate (default: per optimizer)")
@@ -115,6 +100,7 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    """Train (or resume) the run the options describe; the exit status (130 when interrupted)."""
     parser = args.parser
     config, out = _resolve(args, parser)  # every argument error happens here, before any work
 
@@ -232,7 +218,7 @@ def _defaults_text() -> str:
         if "hidden" in d:
             text += f", hidden {','.join(map(str, d['hidden']))}"
         lines.append(f"  {name}: {text}")
-    lines.append("  another --optimizer: lr " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
+    lines.append("  another --optimizer: lr " + ", ".join(f"{k} {s.lr:g}" for k, s in OPTIMIZERS.items()))
     return "\n".join(lines)
 
 
@@ -290,14 +276,12 @@ def _resolve(args, parser) -> tuple[dict, Path]:
                      "use --model mlp")
     if "hidden" in given and model != "mlp":
         parser.error(f"--hidden sets the MLP's layers; {model} has a fixed architecture")
-    defaults = dict(MODEL_DEFAULTS[model])
-    if model == "mlp" and dataset not in IMAGE_DATASETS:
-        defaults.update(POINTS_DEFAULTS)
+    defaults = recipe(model, dataset, given.get("optimizer"))
     config = {
         "dataset": dataset,
         "model": model,
-        "optimizer": given.get("optimizer", defaults["optimizer"]),
-        "lr": None,
+        "optimizer": defaults["optimizer"],
+        "lr": given.get("lr", defaults["lr"]),
         "epochs": args.epochs if args.epochs is not None else defaults["epochs"],
         "batch_size": given.get("batch_size", defaults["batch_size"]),
         "weight_decay": given.get("weight_decay", defaults["weight_decay"]),
@@ -306,12 +290,6 @@ def _resolve(args, parser) -> tuple[dict, Path]:
         "hidden": given.get("hidden", defaults.get("hidden")),
         "train_subset": given.get("train_subset"),
     }
-    if config["optimizer"] != defaults["optimizer"]:
-        # The model's lr and weight decay were tuned for its own optimizer.
-        defaults["lr"] = DEFAULT_LR[config["optimizer"]]
-        defaults["weight_decay"] = 0.01 if config["optimizer"] == "adamw" else 0.0
-        config["weight_decay"] = given.get("weight_decay", defaults["weight_decay"])
-    config["lr"] = given.get("lr", defaults["lr"])
     if config["train_subset"] and dataset not in IMAGE_DATASETS:
         parser.error("--train-subset picks images of mnist or fashion-mnist; "
                      f"{dataset} is generated in full")

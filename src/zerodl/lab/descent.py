@@ -16,11 +16,12 @@ import numpy as np
 
 from .. import landscape
 from ..io import finite_list
+from ..optim import OPTIMIZERS as REGISTRY
 from .formula import FormulaError, compile_formula, to_text
 from .validate import BadRequest, integer, number, pair
 
-# The six optimizers of the book's ch. 6 (the page shows them in this order).
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+# The six optimizers of the book's ch. 6, in the registry's order (the page's order).
+OPTIMIZERS = tuple(name for name, spec in REGISTRY.items() if spec.in_book)
 MAX_STEPS = 1000
 MAX_DELAY_MS = 500
 MAX_COORD = 1e4
@@ -70,7 +71,11 @@ def functions_info() -> list[dict]:
 
 
 def optimizers_info() -> list[dict]:
-    return [{"name": name, "label": landscape.DISPLAY_NAMES[name], "lr": landscape.DEFAULT_LRS[name]}
+    """The optimizers the page offers, from ``optim.OPTIMIZERS``: name, label, the descent
+    learning rate (``lr``), the training one (``train_lr``), and whether the book races it
+    (fig. 6-8: ticked at first)."""
+    return [{"name": name, "label": REGISTRY[name].label, "lr": REGISTRY[name].descent_lr,
+             "train_lr": REGISTRY[name].lr, "book_race": REGISTRY[name].book_race}
             for name in OPTIMIZERS]
 
 
@@ -152,8 +157,8 @@ def _parse_run(body: dict) -> DescentRun:
         if name in seen:
             raise BadRequest(f"{name} is listed twice", "optimizers")
         seen.add(name)
-        lr = number(item, "lr", landscape.DEFAULT_LRS[name], 1e-6, 100.0, field=f"lr.{name}",
-                    label=f"the learning rate of {landscape.DISPLAY_NAMES[name]}")
+        lr = number(item, "lr", REGISTRY[name].descent_lr, 1e-6, 100.0, field=f"lr.{name}",
+                    label=f"the learning rate of {REGISTRY[name].label}")
         optimizers.append((name, lr))
     return DescentRun(s, start, steps, optimizers, delay, time.monotonic())
 
@@ -166,7 +171,7 @@ def race(run: DescentRun):
     walkers = {name: landscape.iter_minimize(run.surface.f, run.start, name, lr, run.steps)
                for name, lr in run.optimizers}
     yield "start", {"function": run.surface.name, "start": list(run.start), "steps": run.steps,
-                    "optimizers": [{"name": n, "lr": lr, "label": landscape.DISPLAY_NAMES[n]}
+                    "optimizers": [{"name": n, "lr": lr, "label": REGISTRY[n].label}
                                    for n, lr in run.optimizers]}
     results: dict[str, dict] = {}
     for step in range(run.steps + 1):

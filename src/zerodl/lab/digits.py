@@ -39,7 +39,7 @@ def find_run(root: str | Path = "runs") -> Path | None:
 
 def load_run(run_dir: str | Path):
     """(model, config, test accuracy) from a ``zerodl train`` output folder."""
-    from ..commands.runs import load_model
+    from ..runs import load_model
 
     run_dir = Path(run_dir)
     path = run_dir / "model.npz"

@@ -23,11 +23,12 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..io import finite_list
+from ..optim import OPTIMIZERS as REGISTRY
 from .validate import BadRequest, b64_uint8, choice, integer, number
 
 DATASETS = {"spiral": 0.2, "xor": 0.1, "circles": 0.1}      # name -> default noise
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+OPTIMIZERS = tuple(name for name, spec in REGISTRY.items() if spec.in_book)  # the book's six
 LIMITS = {"hidden_layers": 4, "hidden_size": 64, "lr": [1e-5, 10.0], "batch_size": [1, 512],
           "noise": [0.0, 0.5], "speed": [0, 5000], "max_steps": 20000}
 GRID = 48                 # the decision-boundary map is GRID x GRID class probabilities
@@ -89,8 +90,7 @@ class Trainer:
     """The dataset, the MLP, its optimizer and the loop's position; no threads here."""
 
     def __init__(self, config: Config):
-        from .. import data
-        from ..landscape import make_optimizer
+        from .. import data, optim
         from ..nn.models import MLP
 
         self.config = config
@@ -100,7 +100,7 @@ class Trainer:
         self.classes = int(self.y.max()) + 1
         self.model = MLP([2, *config.hidden, self.classes], activation=config.activation,
                          rng=np.random.default_rng(config.seed))
-        self.optimizer = make_optimizer(config.optimizer, self.model.named_parameters(), config.lr)
+        self.optimizer = optim.create(config.optimizer, self.model.named_parameters(), config.lr)
         self.loader = data.DataLoader((self.X, self.y), min(config.batch_size, len(self.y)),
                                       shuffle=True, seed=config.seed)
         self.batches = iter(self.loader)
