@@ -1,20 +1,11 @@
-"""Fitting a model: the training loop, evaluation, History and checkpoints.
+"""The training loop: ``fit`` (epochs of mini-batch steps) and ``evaluate`` (a pass without a graph).
 
-The book's learning algorithm (ch. 4.5 and 6) in one function: for each
+``fit`` runs the book's learning algorithm (ch. 4.5 and 6): for each
 mini-batch, a forward pass, the loss, ``backward()`` and an optimizer step;
 after each epoch, the loss and accuracy on the training batches and on a
-validation set (the book watches the test set this way).
-
-    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.named_parameters()),
-                  DataLoader((X, y), batch_size=100, seed=0), val_loader, epochs=5,
-                  checkpoint="runs/mlp/checkpoint.npz")
-
-A checkpoint (written atomically after every epoch) holds everything the
-next epoch depends on: parameters and buffers, the optimizer's and the
-scheduler's state, the epoch, the history and the random generators' states
-(zerodl's shared generator and the loader's). ``fit(..., resume=path)``
-restores all of it, so an interrupted run that is resumed ends with exactly
-the same parameters as one that never stopped.
+validation set. With a checkpoint path it writes, after every epoch,
+everything the next epoch depends on (``checkpoints.py``), so an interrupted
+run that is resumed ends with exactly the parameters of one that never stopped.
 """
 
 from __future__ import annotations
@@ -23,72 +14,12 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
-
-from . import random as zrandom
-from .autograd import Tensor, no_grad
-from .backend import device_of, get_array_module, to_device
-
-__all__ = ["fit", "evaluate", "History", "TrainingInterrupted", "save_checkpoint",
-           "load_checkpoint", "checkpoint_epoch"]
-
-CHECKPOINT_FORMAT = 1
-
-
-@dataclass
-class History:
-    """What ``fit`` measured, one entry per epoch (epochs count from 1).
-
-    ``seconds`` is the time spent training in that epoch (forward, backward and
-    updates); ``eval_seconds`` the time spent evaluating on the validation set.
-    Accuracies are fractions in [0, 1], or None for regression; the validation
-    fields are None when ``fit`` had no ``val_loader``.
-    """
-
-    epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float | None] = field(default_factory=list)
-    val_loss: list[float | None] = field(default_factory=list)
-    val_accuracy: list[float | None] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    eval_seconds: list[float] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.epoch)
-
-    def append(self, **values) -> None:
-        """Add one epoch's values (every field by name)."""
-        for f in fields(self):
-            getattr(self, f.name).append(values[f.name])
-
-    def to_dict(self) -> dict[str, list]:
-        """Plain lists, ready for JSON."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> History:
-        """The inverse of ``to_dict`` (missing fields become empty lists)."""
-        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during ``fit``: the last completed epoch is saved and can be resumed.
-
-    ``checkpoint`` is the saved file (None when ``fit`` had no checkpoint path),
-    ``epoch`` the last completed epoch and ``history`` what was measured so far.
-    """
-
-    def __init__(self, message: str, checkpoint: str | None, epoch: int, history: History):
-        super().__init__(message)
-        self.checkpoint = checkpoint
-        self.epoch = epoch
-        self.history = history
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+from ..autograd import Tensor, no_grad
+from ..backend import device_of, get_array_module, to_device
+from .checkpoints import load_checkpoint, save_checkpoint
+from .history import History, TrainingInterrupted
 
 
 def fit(
@@ -330,70 +261,6 @@ def _correct(y, t):
     if t.ndim == 2 and t.shape == y.shape and y.shape[1] > 1:
         return (y.argmax(axis=1) == t.argmax(axis=1)).sum()
     return None
-
-
-# ------------------------------------------------------------ checkpoints
-def save_checkpoint(path, model, optimizer, scheduler, loader, history: History) -> None:
-    """Write everything the next epoch depends on to ``path`` (atomically, via zerodl.io)."""
-    from . import io
-
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "epoch": len(history),
-        "history": history.to_dict(),
-        "rng": zrandom.get_state(),
-        "loader_rng": _loader_state(loader),
-    }
-    state = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "meta": meta,
-    }
-    if scheduler is not None:
-        state["scheduler"] = scheduler.state_dict()
-    io.save(state, path)
-
-
-def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None) -> History:
-    """Restore a checkpoint written by ``fit`` into the given objects; return its History."""
-    from . import io
-
-    state = io.load(path)
-    for key in ("model", "meta"):
-        if key not in state:
-            raise ValueError(f"load_checkpoint: {path} is not a zerodl checkpoint (no {key!r})")
-    meta = state["meta"]
-    model.load_state_dict(state["model"])
-    if optimizer is not None:
-        optimizer.load_state_dict(state.get("optimizer", {}))
-    if scheduler is not None and "scheduler" in state:
-        scheduler.load_state_dict(state["scheduler"])
-    zrandom.set_state(meta["rng"])
-    if loader is not None and meta.get("loader_rng") is not None:
-        _set_loader_state(loader, meta["loader_rng"])
-    return History.from_dict(meta["history"])
-
-
-def checkpoint_epoch(path) -> int:
-    """The number of completed epochs saved in a checkpoint."""
-    from . import io
-
-    return int(io.load(path)["meta"]["epoch"])
-
-
-def _loader_state(loader):
-    """Where the loader's shuffling stands (None for a loader without a state)."""
-    if hasattr(loader, "state_dict"):
-        return loader.state_dict()
-    gen = getattr(loader, "generator", None)
-    return {"generator": gen.bit_generator.state} if isinstance(gen, np.random.Generator) else None
-
-
-def _set_loader_state(loader, state) -> None:
-    if hasattr(loader, "load_state_dict"):
-        loader.load_state_dict(state)
-    elif isinstance(getattr(loader, "generator", None), np.random.Generator):
-        loader.generator.bit_generator.state = state["generator"]
 
 
 def _interrupted(checkpoint, epoch, done, epochs, history) -> TrainingInterrupted:

@@ -1,0 +1,24 @@
+"""Fitting a model: the training loop, evaluation, History and checkpoints.
+
+The book's learning algorithm (ch. 4.5 and 6) in one function: for each
+mini-batch, a forward pass, the loss, ``backward()`` and an optimizer step;
+after each epoch, the loss and accuracy on the training batches and on a
+validation set (the book watches the test set this way).
+
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.named_parameters()),
+                  DataLoader((X, y), batch_size=100, seed=0), val_loader, epochs=5,
+                  checkpoint="runs/mlp/checkpoint.npz")
+
+Where to read what:
+
+    loop.py          fit and evaluate: the loop over epochs and batches
+    history.py       History (what fit measured) and TrainingInterrupted (Ctrl-C)
+    checkpoints.py   save_checkpoint, load_checkpoint, checkpoint_epoch
+"""
+
+from .checkpoints import CHECKPOINT_FORMAT, checkpoint_epoch, load_checkpoint, save_checkpoint
+from .history import History, TrainingInterrupted
+from .loop import evaluate, fit
+
+__all__ = ["fit", "evaluate", "History", "TrainingInterrupted", "save_checkpoint",
+           "load_checkpoint", "checkpoint_epoch", "CHECKPOINT_FORMAT"]
