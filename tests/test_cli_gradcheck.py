@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import zerodl
-from zerodl.checks import CASES
+from zerodl.gradcheck_cases import CASES
 
 SRC = str(Path(zerodl.__file__).resolve().parents[1])
 

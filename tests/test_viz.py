@@ -218,7 +218,7 @@ def test_draw_graph_shows_the_functions_and_tensors():
 
 
 def test_render_says_what_to_install_without_graphviz(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(viz.graphs.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="Graphviz"):
         viz.render("digraph { a -> b }", tmp_path / "g.png")
     assert (tmp_path / "g.dot").read_text() == "digraph { a -> b }"

@@ -12,8 +12,8 @@ import importlib
 import sys
 
 from . import __version__
-from .extras import MissingExtra
 from .memory import keep_freed_memory
+from .optional import MissingExtra
 
 COMMANDS = ["gradcheck", "train", "evaluate", "descent", "plot", "lab"]
 

@@ -45,7 +45,7 @@ import numpy as np
 
 from .autograd import Tensor
 from .backend import as_numpy, get_array_module
-from .extras import MissingExtra
+from .optional import MissingExtra
 
 # Set by mpirun/mpiexec in every process it starts (MPICH's Hydra, Open MPI, PMIx).
 _LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK")

@@ -1,13 +1,7 @@
-"""The optional parts of zerodl, and the error that says how to install one.
+"""The old name of ``zerodl.optional``: import ``MissingExtra`` from there.
 
-``import zerodl`` needs NumPy alone. Figures (matplotlib), .safetensors files
-and MPI come with extras: ``pip install 'zerodl[plot]'``, ``[io]``, ``[dist]``.
-Where one is missing, zerodl raises MissingExtra, whose message names the
-``pip install`` that fixes it; the command line prints that message alone.
+Kept only while zerodl/io.py still imports ``zerodl.extras``; it goes once
+io.py imports ``zerodl.optional``.
 """
 
-from __future__ import annotations
-
-
-class MissingExtra(ImportError):
-    """An optional dependency is not installed; the message says what to ``pip install``."""
+from .optional import MissingExtra  # noqa: F401

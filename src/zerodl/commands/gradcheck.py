@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(subparsers):
+    """``zerodl gradcheck``'s options."""
     p = subparsers.add_parser(
         "gradcheck",
         help="check every operation's gradient (autodiff vs numerical, float64)",
@@ -16,12 +17,13 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from .. import checks
+    """Check the chosen cases of ``zerodl.gradcheck_cases`` and print a table; 1 if any fails."""
+    from ..gradcheck_cases import CASES, run_all
 
     failed = 0
-    width = max(len(c.name) for c in checks.CASES)
+    width = max(len(c.name) for c in CASES)
     print(f"{'operation':<{width}}  {'max abs error':>13}  result")
-    for case, err, ok in checks.run_all(seed=args.seed, names=args.names):
+    for case, err, ok in run_all(seed=args.seed, names=args.names):
         failed += not ok
         print(f"{case.name:<{width}}  {err:>13.2e}  {'pass' if ok else 'FAIL'}")
     print(f"{'all passed' if not failed else f'{failed} FAILED'}")

@@ -1,0 +1,96 @@
+"""Figures of training: learning curves, and the filters a convolution layer has learned."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import Tensor
+from .common import figure, finish
+
+
+def plot_history(history, title: str | None = None, path=None):
+    """Learning curves: loss (left) and accuracy (right) per epoch, training and validation.
+
+    ``history`` is a ``train.History``, any object with the lists ``train_loss``,
+    ``train_accuracy``, ``val_loss``, ``val_accuracy`` (``seconds`` optional),
+    or a dict of them. Missing or None entries are skipped.
+    """
+    get = (lambda k: history.get(k)) if isinstance(history, dict) else \
+        (lambda k: getattr(history, k, None))
+    loss = _series(get("train_loss"))
+    if loss is None:
+        raise ValueError("plot_history: history has no train_loss values")
+    epochs = np.arange(1, len(loss) + 1)
+    fig = figure((10.0, 4.0))  # first: it says how to install matplotlib when it is missing
+    from matplotlib.ticker import MaxNLocator
+
+    ax_loss, ax_acc = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for ax, key, what in [(ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")]:
+        for split, style in [("train", "o-"), ("val", "s--")]:
+            values = _series(get(f"{split}_{key}"))
+            if values is not None:
+                name = "training" if split == "train" else "validation"
+                ax.plot(epochs[:len(values)], values, style, ms=4, label=name)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(what)
+        ax.set_title(what)
+        ax.grid(True, alpha=0.3)
+        if ax.get_lines():
+            ax.legend()
+    seconds = _series(get("seconds"))
+    total = f" ({np.nansum(seconds):.1f} s of training)" if seconds is not None else ""
+    fig.suptitle((title or "learning curves") + total)
+    return finish(fig, path)
+
+
+def plot_filters(weights, channel: int = 0, ncols: int | None = None, title: str | None = None,
+                 path=None):
+    """The first convolution layer's filters as a grid of small images (the book's fig. 7-24).
+
+    ``weights`` is an array or Tensor of shape (FN, C, FH, FW), or a model whose
+    first 4-D parameter (e.g. ``layers.0.W``) is taken. 3-channel filters are
+    drawn in colour; otherwise channel ``channel`` in gray. Each filter is
+    scaled to its own min..max, so its pattern shows whatever its size.
+    """
+    W, source = _filter_weights(weights)
+    fn, c = W.shape[:2]
+    ncols = ncols or math.ceil(math.sqrt(fn))
+    nrows = math.ceil(fn / ncols)
+    fig = figure((1.1 * ncols + 0.4, 1.1 * nrows + 0.6))
+    for i in range(fn):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        if c == 3:
+            img = np.transpose(W[i], (1, 2, 0))
+            lo, hi = img.min(), img.max()
+            ax.imshow((img - lo) / (hi - lo if hi > lo else 1.0), interpolation="nearest")
+        else:
+            ax.imshow(W[i, channel], cmap="gray", interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(str(i), fontsize=7, pad=2)
+    fig.suptitle(title or f"{fn} filters of {source}, {W.shape[2]}×{W.shape[3]}"
+                 + ("" if c in (1, 3) else f", channel {channel}"))
+    return finish(fig, path)
+
+
+# ---------------------------------------------------------------- helpers
+def _series(values):
+    if values is None:
+        return None
+    arr = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return None if arr.size == 0 or np.all(np.isnan(arr)) else arr
+
+
+def _filter_weights(obj):
+    if hasattr(obj, "named_parameters"):
+        for name, p in obj.named_parameters():
+            if p.ndim == 4:
+                return np.asarray(p.data), name
+        raise ValueError(f"plot_filters: {type(obj).__name__} has no 4-D (convolution) parameter")
+    W = np.asarray(obj.data if isinstance(obj, Tensor) else obj)
+    if W.ndim != 4:
+        raise ValueError(f"plot_filters: weights must have shape (FN, C, FH, FW), got {W.shape}")
+    return W, "the layer"
