@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import zerodl as zd
-from zerodl import io, nn
+from zerodl import files, io, nn
 
 
 def checkpoint(rng):
@@ -202,3 +202,81 @@ def test_a_failing_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypa
     with pytest.raises(OSError, match="disk full"):
         io.save({"a": np.zeros(4), "b": np.zeros(5)}, tmp_path / "new.npz")
     assert os.listdir(tmp_path) == ["model.npz"]
+
+
+# ---------------------------------------------------------------- dtypes that do not fit
+@pytest.mark.parametrize("bad", [
+    np.array([[True, False, True]] * 2),
+    np.arange(6, dtype=np.int8).reshape(2, 3),
+    np.arange(6, dtype=np.int64).reshape(2, 3),
+    np.arange(6, dtype=np.uint8).reshape(2, 3),
+    np.zeros((2, 3), dtype="datetime64[s]"),
+    np.zeros((2, 3), dtype=np.complex64),
+    np.array([[1, 2, 3], [4, 5, 6]], dtype=object),
+    np.full((2, 3), "1.0"),
+])
+def test_load_state_dict_refuses_non_floating_arrays_for_weights(bad):
+    net = nn.Linear(2, 3)
+    before = net.W.data.copy()
+    state = dict(net.state_dict(), W=bad)
+    with pytest.raises(RuntimeError) as e:
+        net.load_state_dict(state)
+    assert (f"dtype mismatch for W: expected float32 (or another float dtype), got {bad.dtype}"
+            in str(e.value))
+    np.testing.assert_array_equal(net.W.data, before)          # nothing copied
+    with pytest.raises(RuntimeError, match="dtype mismatch for W"):
+        net.load_state_dict({"W": bad}, strict=False)
+
+
+def test_load_state_dict_casts_other_floats_and_buffers_keep_their_rules():
+    net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    state = net.state_dict()
+    state["0.W"] = np.full((2, 3), 0.5, np.float16)
+    state["0.b"] = np.full(3, 0.25, np.float64)
+    state["1.running_mean"] = np.array([1, 2, 3], np.int64)   # a buffer: cast, as before
+    net.load_state_dict(state)
+    assert net[0].W.data.dtype == np.float32 and net[0].W.data[0, 0] == 0.5
+    assert net[0].b.data.dtype == np.float32 and net[0].b.data[0] == 0.25
+    np.testing.assert_array_equal(net[1].running_mean, [1.0, 2.0, 3.0])
+
+
+def test_shape_and_dtype_mismatches_are_listed_together():
+    net = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    state = dict(net.state_dict(), **{"0.W": np.zeros((3, 3)), "1.b": np.zeros(1, np.int32)})
+    with pytest.raises(RuntimeError) as e:
+        net.load_state_dict(state)
+    assert "shape mismatch for 0.W: expected (2, 3), got (3, 3)" in str(e.value)
+    assert "dtype mismatch for 1.b: expected float32 (or another float dtype), got int32" in str(
+        e.value)
+
+
+def test_safetensors_records_dtype_and_shape_of_every_array(tmp_path):
+    pytest.importorskip("safetensors")
+    import json
+    import struct
+    path = io.save({"W": np.ones((2, 3), np.float32), "n": np.arange(3)}, tmp_path / "a.safetensors")
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    record = json.loads(json.loads(raw[8:8 + n])["__metadata__"]["__zerodl__"])
+    assert record["dtypes"] == {"W": "float32", "n": "int64"}
+    assert record["shapes"] == {"W": [2, 3], "n": [3]}
+
+
+def test_load_model_refuses_a_file_far_larger_than_the_model_unread(tmp_path):
+    io.save_model(nn.Linear(600, 600), tmp_path / "big.npz")      # 1.4 MB of weights
+    small = nn.Linear(3, 3)
+    assert io.budget_for(small) == 8 * (9 + 3) + (1 << 20)
+    assert io.budget_for(small, copies=3, extra=0) == 3 * 8 * (9 + 3)
+    with pytest.raises(io.FileTooLargeError) as e:
+        io.load_model(small, tmp_path / "big.npz")
+    assert "big.npz was not loaded: entry 'W.npy' holds 600 x 600 float32 = 1,440,000 bytes" in str(
+        e.value)
+    assert "left of the 1,048,672-byte limit" in str(e.value)
+    assert isinstance(e.value, io.CorruptFileError)
+    with pytest.raises(RuntimeError, match="shape mismatch for W"):
+        io.load_model(small, tmp_path / "big.npz", strict=False)    # no budget: the shapes say it
+
+
+def test_write_errors_are_os_errors_and_atomic_write_stays_importable_from_io():
+    assert issubclass(io.WriteError, OSError)
+    assert io.atomic_write is files.atomic_write

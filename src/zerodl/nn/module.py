@@ -238,9 +238,12 @@ class Module:
         """Copy arrays from ``state`` into this module's parameters and buffers, keeping their dtype.
 
         With ``strict=True`` the keys must match exactly; otherwise one error
-        lists every missing key, unexpected key and shape mismatch. Shape
-        mismatches are errors even with ``strict=False``. Nothing is copied
-        unless everything checks out.
+        lists every missing key, unexpected key, shape mismatch and dtype
+        mismatch. A floating parameter takes only floating arrays (float16/32/64,
+        cast to its dtype): bool, integer, complex, datetime or object arrays are
+        refused, never cast into weights. Buffers take any numbers, cast to
+        their dtype. Shape and dtype mismatches are errors even with
+        ``strict=False``. Nothing is copied unless everything checks out.
         """
         targets = OrderedDict()
         for mod_name, mod in self.named_modules():
@@ -250,15 +253,20 @@ class Module:
                 targets[_join(mod_name, name)] = (mod, name)
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
-        mismatched = []
+        mismatched, wrong_dtype = [], []
         for key, (owner, attr) in targets.items():
             if key in state:
-                have = getattr(owner, attr).shape
-                got = np.shape(array_of(state[key]))
-                if tuple(got) != tuple(have):
-                    mismatched.append((key, tuple(have), tuple(got)))
-        if mismatched or (strict and (missing or unexpected)):
-            raise RuntimeError(_load_error(type(self).__name__, missing, unexpected, mismatched))
+                have = getattr(owner, attr)
+                src = array_of(state[key])
+                got = np.shape(src)
+                if tuple(got) != tuple(have.shape):
+                    mismatched.append((key, tuple(have.shape), tuple(got)))
+                dtype = _dtype_of(src)
+                if attr == "data" and have.dtype.kind == "f" and dtype.kind != "f":
+                    wrong_dtype.append((key, have.dtype, dtype))
+        if mismatched or wrong_dtype or (strict and (missing or unexpected)):
+            raise RuntimeError(_load_error(type(self).__name__, missing, unexpected,
+                                           mismatched, wrong_dtype))
         for key, (owner, attr) in targets.items():
             if key in state:
                 dst = getattr(owner, attr)
@@ -367,7 +375,13 @@ def _check_buffer(name: str, value):
     return value
 
 
-def _load_error(owner: str, missing, unexpected, mismatched) -> str:
+def _dtype_of(src) -> np.dtype:
+    """The dtype of an array (NumPy or CuPy) or of what NumPy makes of a list or number."""
+    dtype = getattr(src, "dtype", None)
+    return dtype if isinstance(dtype, np.dtype) else np.asarray(src).dtype
+
+
+def _load_error(owner: str, missing, unexpected, mismatched, wrong_dtype=()) -> str:
     parts = [f"load_state_dict: the state does not fit {owner}:"]
     if missing:
         parts.append(f"  missing keys ({len(missing)}): " + ", ".join(missing))
@@ -375,6 +389,10 @@ def _load_error(owner: str, missing, unexpected, mismatched) -> str:
         parts.append(f"  unexpected keys ({len(unexpected)}): " + ", ".join(unexpected))
     for key, have, got in mismatched:
         parts.append(f"  shape mismatch for {key}: expected {have}, got {got}")
+    for key, have, got in wrong_dtype:
+        parts.append(f"  dtype mismatch for {key}: expected {have} (or another float dtype), "
+                     f"got {got}, which is not a floating dtype: weights are never cast "
+                     f"from {got}; the file is damaged or not this model's")
     if missing or unexpected:
         parts.append("  (pass strict=False to load only the keys that match)")
     return "\n".join(parts)
