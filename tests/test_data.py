@@ -456,3 +456,80 @@ def test_sine():
     _, noisy = sine(n=2000, noise=0.1, seed=0)
     x2, _ = sine(n=2000, noise=0.1, seed=0)
     assert np.std(noisy - np.sin(2 * np.pi * x2)) == pytest.approx(0.1, rel=0.1)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: spiral(n_per_class=0), ValueError, "spiral: n_per_class=0 is outside [1, 10,000,000]"),
+    (lambda: spiral(n_per_class=10**9), ValueError, "spiral: n_per_class=1000000000 is outside"),
+    (lambda: spiral(n_per_class=5_000_000, classes=3), ValueError,
+     "spiral: n_per_class * classes = 15,000,000 points, more than MAX_POINTS = 10,000,000"),
+    (lambda: spiral(classes=2.5), TypeError, "spiral: classes must be a whole number, got 2.5"),
+    (lambda: xor(n=10**400), ValueError, "xor: n=1000"),
+    (lambda: xor(n=True), TypeError, "xor: n must be a whole number, got True"),
+    (lambda: circles(n=-1), ValueError, "circles: n=-1 is outside"),
+    (lambda: sine(noise=float("nan")), ValueError, "sine: noise=nan must be a finite number >= 0"),
+    (lambda: sine(noise=-0.1), ValueError, "sine: noise=-0.1 must be"),
+    (lambda: xor(noise=1e400), ValueError, "xor: noise=inf must be"),
+    (lambda: circles(noise="0.1"), TypeError, "circles: noise must be a number, got '0.1'"),
+])
+def test_generated_sets_refuse_sizes_and_noise_before_taking_memory(call, error, message):
+    with pytest.raises(error) as e:
+        call()
+    assert message in str(e.value)
+
+
+def test_generated_sets_are_found_by_name():
+    from zerodl.data.generated import GENERATED, MAX_POINTS
+    assert GENERATED == {"spiral": spiral, "xor": xor, "circles": circles, "sine": sine}
+    assert xor(n=MAX_POINTS // 1000, seed=0)[0].shape == (10_000, 2)
+    assert spiral(n_per_class=1, classes=1, noise=0, seed=0)[0].shape == (1, 2)
+
+
+# ---------------------------------------------------------------- reading within limits
+
+
+@pytest.mark.parametrize("source", [MNIST.source, FashionMNIST.source])
+def test_known_sizes_and_gz_checksums_describe_the_real_files(source, data_root):
+    """Every shared .gz is a known copy, and the sizes are the decompressed files' own."""
+    folder = data_root / source.name
+    for filename, size in source.sizes.items():
+        raw = (folder / (filename + ".gz")).read_bytes()
+        assert hashlib.sha256(raw).hexdigest() in source.gz_sha256[filename]
+        data = gzip.decompress(raw)
+        assert len(data) == size and hashlib.sha256(data).hexdigest() == source.sha256[filename]
+    assert set(source.sizes) == set(source.gz_sha256) == set(source.sha256)
+
+
+def test_a_known_gz_copy_is_trusted_but_still_read_no_further_than_its_size(places, data_root):
+    """The .gz hash says which file it is; the decompressed bytes come back all the same."""
+    name = "t10k-labels-idx1-ubyte"
+    shutil.copy(data_root / "mnist" / (name + ".gz"), places["root"])
+    data, path = dl.load_file(MNIST.source, name, root=places["root"], download=False)
+    assert len(data) == 10_008 and path == places["root"] / (name + ".gz")
+    regzipped = places["env"] / "mnist" / (name + ".gz")           # another gzip of the same data
+    regzipped.parent.mkdir()
+    regzipped.write_bytes(gzip.compress(data, compresslevel=1, mtime=123))
+    assert dl.load_file(MNIST.source, name, download=False) == (data, regzipped)
+
+
+def test_read_idx_refuses_a_header_promising_more_than_max_bytes(tmp_path):
+    path = tmp_path / "images-idx3"
+    path.write_bytes(idx_bytes(np.zeros((10, 28, 28), np.uint8)))
+    with pytest.raises(IDXFormatError) as e:
+        read_idx(path, max_bytes=1000)
+    assert f"{path}: header says 10 x 28 x 28 uint8 = 7,840 bytes of data, 7,856 in all: " \
+           "more than the 1,000 this file may hold" in str(e.value)
+    assert read_idx(path, max_bytes=7856).shape == (10, 28, 28)
+
+
+def test_a_download_removes_stale_temporary_files_of_killed_downloads(places, monkeypatch):
+    from zerodl import files
+    folder = places["cache"] / "zerodl" / "toy"
+    folder.mkdir(parents=True)
+    stale = folder / f".{TOY_FILE}.zerodl-{files._HOST}-{2 ** 22 + 7}-abcd1234.tmp"  # no such pid
+    stale.write_bytes(b"\x1f\x8b partial")
+    monkeypatch.setattr(dl, "fetch", FakeServer({
+        "https://mirror-one.invalid/toy/toy-labels-idx1-ubyte.gz": gzip.compress(TOY_DATA)}))
+    data, path = dl.load_file(TOY, TOY_FILE)
+    assert data == TOY_DATA
+    assert [p.name for p in folder.iterdir()] == [TOY_FILE + ".gz"]

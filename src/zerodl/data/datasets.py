@@ -31,6 +31,44 @@ _FASHION_FILES = {
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
 
+# Decompressed sizes (the same for both sets): nothing larger is ever read.
+_SIZES = {
+    "train-images-idx3-ubyte": 16 + 60000 * 28 * 28,
+    "train-labels-idx1-ubyte": 8 + 60000,
+    "t10k-images-idx3-ubyte": 16 + 10000 * 28 * 28,
+    "t10k-labels-idx1-ubyte": 8 + 10000,
+}
+# SHA-256 of known .gz copies: the mirrors' files, then for MNIST the `gzip -9n`
+# copies that zerodl's benchmarks ship, for Fashion-MNIST Debian's.
+_MNIST_GZ = {
+    "train-images-idx3-ubyte": (
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "0b367032e93c5d0cea0925647cfdb18614af8ee15f83e6f2fc2ad904a6835971"),
+    "train-labels-idx1-ubyte": (
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "1787548bbe0bff1ec2ecdc0ef292b02df999e2d1a6002d27500982c652b17203"),
+    "t10k-images-idx3-ubyte": (
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "1a1a05eab793c14bb050b398624a11b0ffd1a2953baed553b1b9bd079e2a20be"),
+    "t10k-labels-idx1-ubyte": (
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        "b91679a0acfe4ba0e50a2437a903084cba1f5f92592b016a25a7dfd00455798b"),
+}
+_FASHION_GZ = {
+    "train-images-idx3-ubyte": (
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"),
+    "train-labels-idx1-ubyte": (
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"),
+    "t10k-images-idx3-ubyte": (
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"),
+    "t10k-labels-idx1-ubyte": (
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"),
+}
+
 MNIST_SOURCE = Source(
     name="mnist",
     title="MNIST",
@@ -39,6 +77,8 @@ MNIST_SOURCE = Source(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
     ),
+    sizes=_SIZES,
+    gz_sha256=_MNIST_GZ,
 )
 FASHION_MNIST_SOURCE = Source(
     name="fashion-mnist",
@@ -49,6 +89,8 @@ FASHION_MNIST_SOURCE = Source(
         "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
     ),
+    sizes=_SIZES,
+    gz_sha256=_FASHION_GZ,
 )
 
 # Parsed uint8 arrays per file path, size and mtime: each file is read, checked

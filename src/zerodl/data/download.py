@@ -11,9 +11,13 @@ A file is looked for, in this order (the first copy found is the one used):
 
 In each folder the file may be stored as ``X`` or gzip-compressed as ``X.gz``.
 Every file is checked against the SHA-256 of its *decompressed* bytes (the same
-data gzipped twice rarely gives the same bytes). A file that is present but fails
-its check is an error, never skipped over; a download is written to a temporary
-file next to its destination, checked, and only then renamed into place.
+data gzipped twice rarely gives the same bytes); a ``.gz`` whose own SHA-256 is
+that of a known copy (the mirrors', Debian's) is accepted without hashing again.
+No more is read or decompressed than the dataset's known size (or the IDX
+header's promise), so a small file that inflates to gigabytes is refused after
+reading a few megabytes. A file that is present but fails its check is an
+error, never skipped over; a download is written to a temporary file next to
+its destination (zerodl.files), checked, and only then renamed into place.
 """
 
 from __future__ import annotations
@@ -21,14 +25,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .idx import IDXFormatError, decompress
+from ..files import commit, temporary_file
+from .idx import MAX_IDX_BYTES, IDXFormatError, read_idx_bytes
 
 SYSTEM_DATA_DIR = Path("/usr/share/datasets")
 TIMEOUT = 30.0  # seconds of silence before a download gives up on a mirror
@@ -49,12 +53,20 @@ class Source:
 
     `sha256` maps each file name (without .gz) to the SHA-256 of its
     decompressed bytes; `mirrors` are base URLs that serve ``<file>.gz``.
+    `sizes` maps a file name to its decompressed size in bytes (the most that
+    is ever read of it), `gz_sha256` to the SHA-256s of known ``.gz`` copies.
     """
 
     name: str
     title: str
     sha256: Mapping[str, str]
     mirrors: tuple[str, ...]
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    gz_sha256: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def size_limit(self, filename: str) -> int:
+        """The most bytes `filename` may decompress to: its known size, else ``MAX_IDX_BYTES``."""
+        return self.sizes.get(filename, MAX_IDX_BYTES)
 
 
 def fetch(url: str, out: BinaryIO, timeout: float = TIMEOUT) -> None:
@@ -132,16 +144,31 @@ def load_file(
 
 def verified_bytes(source: Source, filename: str, path: Path) -> bytes:
     """The decompressed bytes of `path`, checked against `source.sha256[filename]`."""
+    with open(path, "rb") as f:
+        try:
+            return _verified(source, filename, f, str(path))
+        except ChecksumError as e:
+            raise ChecksumError(f"{e}\n{_fix(source, path)}") from None
+
+
+def _verified(source: Source, filename: str, f: BinaryIO, name: str) -> bytes:
+    """The decompressed bytes of the open file `f` (called `name`), checked: a known .gz
+    copy by its own SHA-256, anything else by the SHA-256 of what it decompresses to."""
     expected = source.sha256[filename]
+    known_gz = f.read(2) == b"\x1f\x8b" and _sha256(f) in source.gz_sha256.get(filename, ())
+    f.seek(0)
     try:
-        data = decompress(path.read_bytes(), path)
+        data = read_idx_bytes(f, name, source.size_limit(filename))
     except IDXFormatError as e:
-        raise ChecksumError(f"{e}\n{_fix(source, path)}") from None
+        raise ChecksumError(
+            f"{e} (expected {filename} with decompressed SHA-256 {expected})") from None
+    if known_gz:
+        return data
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ChecksumError(
-            f"{path} is not the {source.title} file {filename}: the SHA-256 of its "
-            f"decompressed bytes is {actual}, expected {expected}.\n{_fix(source, path)}"
+            f"{name} is not the {source.title} file {filename}: the SHA-256 of its "
+            f"decompressed bytes is {actual}, expected {expected}."
         )
     return data
 
@@ -150,30 +177,42 @@ def _download(source: Source, filename: str, url: str, target: Path) -> tuple[by
     """Download `url` into `target`, verify it, rename it into place; nothing left on failure."""
     target.mkdir(parents=True, exist_ok=True)
     print(f"zerodl: downloading {url} -> {target}", file=sys.stderr)
-    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=target)
-    tmp = Path(tmp)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            fetch(url, out)
-        raw = tmp.read_bytes()
-        dest = target / (filename + ".gz" if raw[:2] == b"\x1f\x8b" else filename)
-        expected = source.sha256[filename]
+    # gzip never grows data by more than a few bytes per 16 KiB block
+    cap = source.size_limit(filename) * 101 // 100 + (1 << 16)
+    with temporary_file(target / filename, "zerodl: download") as out:
+        fetch(url, _CappedWriter(out, cap, url))
+        out.flush()
+        out.seek(0)
         try:
-            data = decompress(raw, url)
-        except IDXFormatError as e:
-            raise ChecksumError(
-                f"{e}; deleted (expected {filename} with decompressed SHA-256 {expected})"
-            ) from None
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected:
-            raise ChecksumError(
-                f"downloaded {filename} has SHA-256 {actual} (decompressed), "
-                f"expected {expected}; deleted"
-            )
-        os.replace(tmp, dest)
-        return data, dest
-    finally:
-        tmp.unlink(missing_ok=True)
+            data = _verified(source, filename, out, url)
+        except ChecksumError as e:
+            raise ChecksumError(f"{e}; deleted") from None
+        out.seek(0)
+        gz = out.read(2) == b"\x1f\x8b"
+        dest = commit(out, target / (filename + ".gz" if gz else filename))
+    return data, dest
+
+
+class _CappedWriter:
+    """A write-only file that refuses to grow past `cap` bytes (a server that never stops)."""
+
+    def __init__(self, out: BinaryIO, cap: int, url: str) -> None:
+        self.out, self.cap, self.url, self.written = out, cap, url, 0
+
+    def write(self, chunk) -> int:
+        self.written += len(chunk)
+        if self.written > self.cap:
+            raise ChecksumError(f"{self.url} sent more than {self.cap:,} bytes, more than "
+                                "the file can be; deleted")
+        return self.out.write(chunk)
+
+
+def _sha256(f: BinaryIO) -> str:
+    f.seek(0)
+    digest = hashlib.sha256()
+    while chunk := f.read(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _fix(source: Source, path: Path) -> str:

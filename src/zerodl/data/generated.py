@@ -4,14 +4,23 @@ Each returns ``(X, y)``: float32 features and int64 class labels (float32
 targets for the regression set ``sine``), shuffled, ready for a DataLoader
 (``DataLoader((X, y), batch_size=30)``). ``seed`` seeds a fresh
 ``np.random.default_rng(seed)``; with ``seed=None`` the library's generator
-(``zerodl.manual_seed``) is used.
+(``zerodl.manual_seed``) is used. ``GENERATED`` maps each set's name to its
+function, for callers that take the name from a user or a saved file.
+
+Sizes are whole numbers of at most ``MAX_POINTS`` points in all and noise a
+finite number >= 0; anything else is refused before memory is taken.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from ..random import default_rng
+
+MAX_POINTS = 10_000_000  # 2-D float64 points: 160 MB before the float32 copy
 
 
 def spiral(
@@ -23,6 +32,10 @@ def spiral(
     theta = 4 j + 4 r + noise * N(0, 1), i.e. X = (r sin theta, r cos theta):
     the classic spiral that no straight line separates. X (N, 2), y (N,) in 0..classes-1.
     """
+    _check("spiral", noise, n_per_class=n_per_class, classes=classes)
+    if n_per_class * classes > MAX_POINTS:
+        raise ValueError(f"spiral: n_per_class * classes = {n_per_class * classes:,} points, "
+                         f"more than MAX_POINTS = {MAX_POINTS:,}; ask for fewer")
     rng = _rng(seed)
     r = np.tile(np.arange(n_per_class) / n_per_class, classes)
     y = np.repeat(np.arange(classes), n_per_class)
@@ -38,6 +51,7 @@ def xor(n: int = 200, noise: float = 0.1, seed: int | None = None) -> tuple[np.n
     jitter; the quadrants take turns, so each class has n/2 points (+-1).
     X (n, 2), y (n,) in {0, 1}: a single linear layer cannot fit it.
     """
+    _check("xor", noise, n=n)
     rng = _rng(seed)
     quadrant = np.arange(n) % 4
     signs = np.array([[1, 1], [-1, -1], [1, -1], [-1, 1]])[quadrant]
@@ -54,6 +68,7 @@ def circles(
     Points are evenly spaced in angle, plus noise * N(0, 1) jitter in x and y.
     X (n, 2), y (n,) with n // 2 points in class 1.
     """
+    _check("circles", noise, n=n)
     if not 0 < factor < 1:
         raise ValueError(f"circles: factor={factor} must lie in (0, 1) (inner radius / outer)")
     rng = _rng(seed)
@@ -75,10 +90,28 @@ def sine(n: int = 200, noise: float = 0.1, seed: int | None = None) -> tuple[np.
 
     Returns x (n, 1) and y (n, 1), both float32: fit with mse_loss.
     """
+    _check("sine", noise, n=n)
     rng = _rng(seed)
     x = rng.uniform(0.0, 1.0, (n, 1))
     y = np.sin(2 * np.pi * x) + noise * rng.standard_normal((n, 1))
     return x.astype(np.float32), y.astype(np.float32)
+
+
+GENERATED = {"spiral": spiral, "xor": xor, "circles": circles, "sine": sine}
+
+
+def _check(fn: str, noise, **sizes) -> None:
+    """Refuse sizes that are not whole numbers in [1, MAX_POINTS] and noise that is not finite >= 0."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{fn}: {name} must be a whole number, got {value!r}")
+        if not 1 <= value <= MAX_POINTS:
+            raise ValueError(f"{fn}: {name}={value} is outside [1, {MAX_POINTS:,}] "
+                             "(MAX_POINTS); ask for fewer points")
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
+        raise TypeError(f"{fn}: noise must be a number, got {noise!r}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"{fn}: noise={noise} must be a finite number >= 0 (e.g. 0.1)")
 
 
 def _rng(seed: int | None) -> np.random.Generator:
