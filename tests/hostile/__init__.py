@@ -1,0 +1,1 @@
+"""Makers of hostile files (bombs, lying headers) for tests/test_hostile_files.py."""
