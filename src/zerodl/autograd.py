@@ -1,15 +1,22 @@
-"""The engine: Tensor, Function and reverse-mode automatic differentiation.
+"""The engine: Function, reverse-mode automatic differentiation, grad mode.
 
-A ``Tensor`` holds an array (``.data``) and, once ``backward()`` has run, the
-gradient of the output with respect to it (``.grad``). Every operation is a
-``Function``: its ``forward`` computes on arrays, its ``backward`` turns the
-gradient of the output into gradients of the inputs, written with Tensor
-operations so that the backward pass can itself be differentiated.
-
+Every operation is a ``Function``: its ``forward`` computes on arrays, its
+``backward`` turns the gradient of the output into gradients of the inputs.
 Calling a Function on Tensors records it as the ``creator`` of its outputs;
-``Tensor.backward()`` walks those records once, newest first (by
-*generation*), applying the chain rule. The walk is a loop over a heap, not
-recursion, so a chain of 100,000 operations is fine.
+``backward()`` walks those records once, newest first (by *generation*),
+applying the chain rule. The walk is a loop over a heap, not recursion, so a
+chain of 100,000 operations is fine.
+
+A backward rule is written once, for both kinds of pass: it starts with
+``gy, x = arrays_or_tensors(gy, *self.inputs)`` and computes with what arrays
+and Tensors share (``+ - * / @ **``, ``.sum``, ``.reshape``, ``.T``, ``sum_to``)
+or applies another Function (``apply(Exp(), y)``). In the usual pass nothing
+is recorded and the rule runs on plain arrays (NumPy speed); under
+``backward(create_graph=True)`` it runs on Tensors and is itself recorded,
+which gives second derivatives.
+
+The Tensor class itself is in ``zerodl.tensors``; its names are re-exported
+here, so ``from zerodl.autograd import Tensor`` works as it always has.
 """
 
 from __future__ import annotations
@@ -20,11 +27,13 @@ import itertools
 import threading
 import weakref
 
-import numpy as np
+from .backend import device_of, get_array_module
+from .tensors import DEFAULT_DTYPE, Tensor, _wrap, as_tensor, tensor
 
-from .backend import as_numpy, device_of, get_array_module, is_gpu_array
-
-DEFAULT_DTYPE = np.float32
+__all__ = [
+    "DEFAULT_DTYPE", "Function", "Tensor", "apply", "arrays_or_tensors", "as_tensor", "backward",
+    "enable_grad", "is_grad_enabled", "no_grad", "tensor",
+]
 
 
 # ---------------------------------------------------------------- grad mode
@@ -42,16 +51,6 @@ def is_grad_enabled() -> bool:
     return _grad_mode.enabled
 
 
-@contextlib.contextmanager
-def _set_grad_enabled(enabled: bool):
-    previous = _grad_mode.enabled
-    _grad_mode.enabled = enabled
-    try:
-        yield
-    finally:
-        _grad_mode.enabled = previous
-
-
 def no_grad():
     """Context manager (or decorator) in which no graph is recorded: inference, updates."""
     return _set_grad_enabled(False)
@@ -62,212 +61,19 @@ def enable_grad():
     return _set_grad_enabled(True)
 
 
-# ---------------------------------------------------------------- Tensor
-def _to_array(data, dtype=None):
-    """Make the array a Tensor holds: ndarrays keep their dtype, Python numbers become float32."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, (np.ndarray, np.generic)) or is_gpu_array(data):
-        xp = get_array_module(data)
-        arr = xp.asarray(data)
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-    arr = np.asarray(data, dtype=dtype)
-    if dtype is None and arr.dtype.kind in "iuf":
-        arr = arr.astype(DEFAULT_DTYPE)  # Python numbers and lists: float32, as the library's default
-    return arr
-
-
-class Tensor:
-    """An array that remembers how it was computed, so gradients can flow back to it.
-
-    ``Tensor(ndarray)`` keeps the array's dtype (float64 stays float64); Python
-    numbers and lists become float32 unless ``dtype`` says otherwise.
-    """
-
-    __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "name",
-                 "_retain_grad", "__weakref__")
-    # `ndarray + Tensor` must call Tensor.__radd__ (staying in the graph), not
-    # let NumPy treat the Tensor as an object to broadcast over.
-    __array_ufunc__ = None
-    __array_priority__ = 1000
-
-    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        arr = _to_array(data, dtype)
-        if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(
-                f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}; "
-                "pass dtype=np.float32 (or float64)"
-            )
-        self.data = arr
-        self.grad: Tensor | None = None
-        self.requires_grad = bool(requires_grad)
-        self.creator: Function | None = None
-        self.generation = 0
-        self.name = name
-        self._retain_grad = False
-
-    # -- array-like facts
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def dtype(self):
-        return self.data.dtype
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for tensors made by the user (parameters, inputs), not by an operation."""
-        return self.creator is None
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __repr__(self) -> str:
-        body = np.array2string(as_numpy(self.data), separator=", ", prefix="tensor(")
-        extra = ", requires_grad=True" if self.requires_grad else ""
-        if self.data.dtype != DEFAULT_DTYPE:
-            extra = f", dtype={self.data.dtype}" + extra
-        return f"tensor({body}{extra})"
-
-    def __array__(self, dtype=None, copy=None):
-        arr = as_numpy(self.data)
-        if dtype is not None and arr.dtype != dtype:
-            if copy is False:
-                raise ValueError(
-                    f"Tensor.__array__: casting {arr.dtype} to {np.dtype(dtype)} needs a copy, "
-                    "but copy=False was asked"
-                )
-            return arr.astype(dtype)
-        return arr.copy() if copy else arr
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(
-                f"Tensor of shape {self.shape}: truth value is ambiguous; use (t).any() or (t).all()"
-            )
-        return bool(self.data)
-
-    __hash__ = object.__hash__  # `==` builds a comparison Tensor, identity stays the hash
-
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared, not copied, on the CPU)."""
-        return as_numpy(self.data)
-
-    def item(self) -> float:
-        """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: tensor has {self.data.size} elements (shape {self.shape}), need 1")
-        return self.data.item()
-
-    def tolist(self):
-        return as_numpy(self.data).tolist()
-
-    def detach(self) -> Tensor:
-        """The same data, cut from the graph (no gradient flows through it)."""
-        return Tensor(self.data)
-
-    def astype(self, dtype) -> Tensor:
-        """A copy cast to ``dtype``, cut from the graph."""
-        return Tensor(self.data.astype(dtype))
-
-    def retain_grad(self) -> Tensor:
-        """Keep ``.grad`` on this intermediate tensor after ``backward()`` (leaves always keep it)."""
-        self._retain_grad = True
-        return self
-
-    def zero_grad(self) -> None:
-        self.grad = None
-
-    # -- backpropagation
-    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
-        """Compute the gradient of this tensor with respect to every leaf that requires one.
-
-        Gradients accumulate (``+=``) into each leaf's ``.grad``. ``grad`` is the
-        upstream gradient (default 1 for a one-element tensor). The graph is
-        freed as it is walked unless ``retain_graph=True``; ``create_graph=True``
-        records the backward pass too, for higher-order derivatives.
-        """
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
-
-
-def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
-    """Make a Tensor: ``zd.tensor([[1.0, 2.0]], requires_grad=True)``."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
-
-
-def _wrap(array) -> Tensor:
-    """A Tensor around an operation's result, without __init__'s checks (hot path)."""
-    if not hasattr(array, "shape") or isinstance(array, np.generic):
-        array = np.asarray(array)
-    t = Tensor.__new__(Tensor)
-    t.data = array
-    t.grad = None
-    t.requires_grad = False
-    t.creator = None
-    t.generation = 0
-    t.name = None
-    t._retain_grad = False
-    return t
-
-
-def as_tensor(x, like: Tensor | None = None) -> Tensor:
-    """Return ``x`` as a Tensor; a number or 0-d array takes ``like``'s float dtype.
-
-    Scalars never upcast a tensor: float32 Tensor * np.float64(2.0) stays float32.
-    """
-    if isinstance(x, Tensor):
-        return x
-    if like is not None and like.data.dtype.kind == "f" and np.ndim(x) == 0 \
-            and not is_gpu_array(x):
-        xp = get_array_module(like.data)
-        if xp is np:
-            return _wrap(np.asarray(x, dtype=like.data.dtype))
-        # On the GPU a kernel fills the scalar in: no host-to-device copy, which would wait for the GPU
-        return _wrap(xp.full((), x, dtype=like.data.dtype))
-    return _wrap(_to_array(x))
+@contextlib.contextmanager
+def _set_grad_enabled(enabled: bool):
+    previous = _grad_mode.enabled
+    _grad_mode.enabled = enabled
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = previous
 
 
 # ---------------------------------------------------------------- Function
-_NO_GRADS = tuple((False,) * n for n in range(8))
-
-
-def _named_error(f, xs, error: ValueError) -> ValueError:
-    """``error`` with the operation's name and its input shapes, unless it already names them."""
-    name = type(f).__name__
-    message = str(error)
-    if type(error) is not ValueError or message.lower().startswith(name.lower()) \
-            or ":" in message.split(" ")[0]:
-        # a subclass (NumPy's AxisError is also an IndexError) keeps its type, and our
-        # operations' own messages already say which operation and shapes
-        return error
-    shapes = ", ".join(str(tuple(x.shape)) for x in xs)
-    hint = " (shapes must be equal or broadcastable)" if "broadcast" in message else ""
-    return ValueError(f"{name.lower()}: {message}; inputs {shapes}{hint}")
-
-
-def _device_error(f, xs) -> TypeError:
-    where = ", ".join(f"{device_of(x)} {tuple(x.shape)}" for x in xs)
-    return TypeError(
-        f"{type(f).__name__.lower()}: inputs are on different devices ({where}); put them on "
-        "one device: model.to('gpu'), DataLoader(..., device='gpu') or zerodl.backend.to_device"
-    )
-
-
-def _no_grads(n: int) -> tuple[bool, ...]:
-    return _NO_GRADS[n] if n < 8 else (False,) * n
-
-
 class Function:
-    """One differentiable operation: ``forward`` on arrays, ``backward`` on Tensors.
+    """One differentiable operation: ``forward`` on arrays, ``backward`` on gradients.
 
     Subclass it and call an instance on inputs::
 
@@ -279,9 +85,8 @@ class Function:
                 return gy * 3 * x ** 2
 
     ``forward`` may cache on ``self`` what ``backward`` needs. The engine calls
-    ``backward`` with the gradients of the outputs as Tensors; when no graph is
-    being recorded (``not is_grad_enabled()``, the usual case) a rule may compute
-    on their arrays and return arrays, which the engine wraps.
+    ``backward`` with the gradients of the outputs as Tensors; a rule that
+    starts with ``arrays_or_tensors`` may return arrays, which the engine wraps.
 
     An instance can also be driven by hand, the way the book drives its
     MulLayer: call it, then call ``backward_by_hand`` with the upstream gradient
@@ -292,15 +97,17 @@ class Function:
         dprice, dcount = mul.backward_by_hand(1.0)   # 2.0 and 100.0, as Tensors
     """
 
-    inputs: tuple[Tensor, ...]
+    inputs: tuple[Tensor, ...] | None = ()  # None once backward() has freed the node
+    outputs: tuple = ()  # weak references to the output Tensors, while in a graph
     needs_input_grad: tuple[bool, ...] = ()
+    generation = 0
+    name_in_errors: str | None = None  # default: the class name in lower case
 
     def __call__(self, *inputs):
         xs = inputs
         for x in inputs:
             if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
-                like = next((t for t in inputs if isinstance(t, Tensor)), None)
-                xs = tuple(t if isinstance(t, Tensor) else as_tensor(t, like) for t in inputs)
+                xs = _constants_as_tensors(inputs)
                 break
         record = False
         if _grad_mode.enabled:
@@ -308,14 +115,12 @@ class Function:
                 if x.requires_grad:
                     record = True
                     break
-        state = self.__dict__
-        if "_freed" in state:
-            del state["_freed"]  # called again: a fresh node, whatever came before
-        self.needs_input_grad = tuple([x.requires_grad for x in xs]) if record else _no_grads(len(xs))
+        self.needs_input_grad = tuple([x.requires_grad for x in xs]) if record \
+            else _no_grads(len(xs))
         try:
             ys = self.forward(*[x.data for x in xs])
         except ValueError as e:  # NumPy's own message (e.g. broadcasting) names no operation
-            named = _named_error(self, xs, e)
+            named = _error_with_shapes(self, xs, e)
             if named is e:
                 raise
             raise named from e
@@ -324,22 +129,31 @@ class Function:
                 raise _device_error(self, xs) from None
             raise
         self.inputs = xs
-        single = type(ys) is not tuple  # a forward returning a tuple (even of one) gets a tuple
-        outputs = [_wrap(ys)] if single else [_wrap(y) for y in ys]
-        self.outputs = ()  # outputs of an earlier call no longer belong to this node
+        self._output_arrays = ys  # kept for output(): rules written with y need it
+        if type(ys) is not tuple:  # one output (a forward returning a tuple gets a tuple)
+            y = _wrap(ys)
+            if record:
+                self.generation = generation = max([x.generation for x in xs])
+                y.creator, y.generation, y.requires_grad = self, generation + 1, True
+                self.outputs = (weakref.ref(y),)
+            elif self.outputs:
+                self.outputs = ()  # outputs of an earlier call no longer belong to this node
+            return y
+        outputs = tuple([_wrap(a) for a in ys])
+        self.outputs = ()
         if record:
             self.generation = generation = max([x.generation for x in xs])
             for y in outputs:
                 y.creator, y.generation, y.requires_grad = self, generation + 1, True
             self.outputs = tuple([weakref.ref(y) for y in outputs])
-            if len(outputs) > 1:  # backward may need zeros for an output nobody used
-                self._output_meta = tuple([(y.shape, y.dtype) for y in outputs])
-        return outputs[0] if single else tuple(outputs)
+        return outputs
 
     def forward(self, *xs):
+        """The operation on arrays (NumPy or CuPy): inputs' ``.data`` in, array(s) out."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def backward(self, *gys):
+        """The gradients of the inputs from those of the outputs (``gy``): the chain rule."""
         raise NotImplementedError(f"{type(self).__name__}.backward is not defined")
 
     def backward_by_hand(self, *gys):
@@ -349,14 +163,16 @@ class Function:
         constant), returned as Tensors in the inputs' float dtype, and no graph is
         recorded. One value for a one-input Function, else a tuple.
         """
-        if getattr(self, "_freed", False):
+        if self.inputs is None:
             raise RuntimeError(f"{type(self).__name__}.backward: this node was freed by backward()")
-        like = self.inputs[0] if getattr(self, "inputs", None) else None
-        gys = tuple(as_tensor(g, like) for g in gys)
+        if not self.inputs:
+            raise RuntimeError(f"{type(self).__name__}.backward_by_hand: call the Function first "
+                               "(its forward keeps what backward needs)")
+        gys = tuple(as_tensor(g, self.inputs[0]) for g in gys)
         # By hand, every input gets its gradient (the book's layers return them all),
         # even when called on plain numbers that require no grad.
         recorded = self.needs_input_grad
-        self.needs_input_grad = (True,) * len(getattr(self, "inputs", ()))
+        self.needs_input_grad = (True,) * len(self.inputs)
         try:
             with no_grad():
                 gxs = self.backward(*gys)
@@ -366,62 +182,83 @@ class Function:
             return _as_grad(gxs, self.inputs[0])
         return tuple(_as_grad(gx, x) for gx, x in zip(gxs, self.inputs))
 
-    def output(self, i: int = 0) -> Tensor | None:
-        """The i-th output Tensor while it is alive and in a graph, else None."""
-        refs = getattr(self, "outputs", None)
-        return refs[i]() if refs else None
+    def output(self, i: int = 0) -> Tensor:
+        """The i-th output y as a Tensor, for rules best written with y (exp, sigmoid, softmax).
+
+        The Tensor the call returned while it lives; once the caller has let it
+        go, a new Tensor around the same array, put back in the graph as this
+        node's output, so that ``create_graph`` still differentiates through y.
+        """
+        refs = self.outputs
+        y = refs[i]() if refs else None
+        if y is not None:
+            return y
+        arrays = self._output_arrays
+        y = _wrap(arrays[i] if type(arrays) is tuple else arrays)
+        if refs:  # in a graph: the new Tensor takes the old one's place
+            y.creator, y.generation, y.requires_grad = self, self.generation + 1, True
+            self.outputs = refs[:i] + (weakref.ref(y),) + refs[i + 1:]
+        return y
 
     def _free(self) -> None:
         """Drop everything forward cached: the graph behind this node is done with."""
         self.__dict__.clear()
-        self._freed = True
+        self.inputs = None
+
+
+def arrays_or_tensors(*tensors):
+    """What a backward rule computes with: the arrays inside ``tensors`` when no graph is
+    being recorded (the usual case: NumPy speed, no Tensor per intermediate), the Tensors
+    themselves under ``create_graph`` (so the rule's arithmetic is recorded). Rules written
+    with operators and methods that arrays and Tensors share serve both; for the rest
+    (exp, log, softmax...) they ``apply`` another Function."""
+    if _grad_mode.enabled:
+        return tensors
+    return [t.data for t in tensors]
+
+
+def apply(f: Function, *xs):
+    """Function ``f`` on what a backward rule holds (see ``arrays_or_tensors``), in kind:
+    on Tensors a recorded call, giving a Tensor; on arrays its ``forward`` alone, giving
+    an array (no Tensor made, nothing recorded). ``apply(Exp(), y)`` is exp(y) either way."""
+    if isinstance(xs[0], Tensor):
+        return f(*xs)
+    return f.forward(*xs)
 
 
 # ---------------------------------------------------------------- backward
-_tiebreak = itertools.count()
-
-
 def backward(output: Tensor, grad=None, retain_graph: bool = False,
              create_graph: bool = False) -> None:
-    """Reverse-mode differentiation from ``output`` (see ``Tensor.backward``)."""
+    """Reverse-mode differentiation from ``output`` (see ``Tensor.backward``).
+
+    Each Function's ``backward`` runs once, after every gradient of its outputs
+    has arrived (the heap pops the highest generation first); gradients of a
+    tensor used twice are added. Leaves (and tensors that ``retain_grad()``)
+    keep theirs in ``.grad``.
+    """
     if not output.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad (no input of the computation had "
             "requires_grad=True, or it was computed under no_grad())"
         )
-    xp = get_array_module(output.data)
-    if grad is None:
-        if output.data.size != 1:
-            raise RuntimeError(
-                f"backward: a gradient can be implied only for a one-element output, this one has "
-                f"shape {output.shape}; reduce it first (e.g. .sum()) or pass backward(grad=...)"
-            )
-        grad = _wrap(xp.ones_like(output.data))
-    else:
-        grad = as_tensor(grad, output)
-        if grad.shape != output.shape:
-            raise ValueError(
-                f"backward: grad has shape {grad.shape} but the output has shape {output.shape}"
-            )
-        if grad.dtype != output.dtype and grad.dtype.kind == "f":
-            grad = _wrap(grad.data.astype(output.dtype))  # the seed never changes the graph's dtype
+    grad = _seed_gradient(output, grad)
     retain_graph = retain_graph or create_graph
-
-    handed_out: dict[int, object] = {}  # buffers already given to a tensor's .grad (or the seed)
-    _mark_handed_out(grad, handed_out)
+    claimed: dict[int, object] = {}  # arrays some .grad (or the caller's seed) already owns
+    _claim(grad, claimed)
     if output.creator is None:  # a leaf: its gradient is the seed itself
-        _accumulate_grad(output, grad, handed_out)
+        _accumulate_grad(output, grad, claimed)
         return
 
-    pending: dict[int, list] = {}  # id(function) -> gradients of its outputs
+    grads_of_outputs: dict[int, list] = {}  # id(function) -> gradients of its outputs so far
     heap: list = []
 
-    def receive(x: Tensor, gx: Tensor) -> None:
+    def send(x: Tensor, gx: Tensor) -> None:
+        """Deliver gx, a gradient of x: to x.grad for a leaf, else to x's creator's list."""
         creator = x.creator
         if creator is None:
-            _accumulate_grad(x, gx, handed_out)
+            _accumulate_grad(x, gx, claimed)
             return
-        if getattr(creator, "_freed", False):
+        if creator.inputs is None:
             raise RuntimeError(
                 f"backward: the graph through {type(creator).__name__} was already freed by an "
                 "earlier backward(); call the first backward(retain_graph=True) to go through "
@@ -429,24 +266,24 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
             )
         outputs = creator.outputs
         i = 0 if len(outputs) == 1 and outputs[0]() is x else _output_index(creator, x)
-        slots = pending.get(id(creator))
+        slots = grads_of_outputs.get(id(creator))
         if slots is None:
-            slots = pending[id(creator)] = [None] * len(creator.outputs)
-            heapq.heappush(heap, (-creator.generation, next(_tiebreak), creator))
+            slots = grads_of_outputs[id(creator)] = [None] * len(outputs)
+            heapq.heappush(heap, (-creator.generation, next(_call_order), creator))
         slots[i] = gx if slots[i] is None else slots[i] + gx
 
     with _set_grad_enabled(create_graph):
-        receive(output, grad)
+        send(output, grad)
         while heap:
             _, _, f = heapq.heappop(heap)
-            gys = pending.pop(id(f))
+            gys = grads_of_outputs.pop(id(f))
             for i, ref in enumerate(f.outputs):
+                if gys[i] is None:  # an output of a multi-output function that nobody used
+                    a = f._output_arrays[i]
+                    gys[i] = _wrap(get_array_module(a).zeros(a.shape, dtype=a.dtype))
                 y = ref()
-                if gys[i] is None:  # an unused output of a multi-output function
-                    shape, dtype = f._output_meta[i]
-                    gys[i] = _wrap(xp.zeros(shape, dtype=dtype))
                 if y is not None and y._retain_grad:
-                    _accumulate_grad(y, gys[i], handed_out)
+                    _accumulate_grad(y, gys[i], claimed)
             gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -464,19 +301,9 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                         f"{type(f).__name__}.backward returned a gradient of shape {gx.shape} "
                         f"for an input of shape {x.shape}"
                     )
-                receive(x, gx)
+                send(x, gx)
             if not retain_graph:
                 f._free()
-
-
-def arrays_or_tensors(*tensors):
-    """What a backward rule computes with: the arrays inside ``tensors`` when no graph is
-    being recorded (the usual case: NumPy speed, no Tensor per intermediate), the Tensors
-    themselves under ``create_graph`` (so the rule's arithmetic is recorded). Rules written
-    with operators and methods that arrays and Tensors share serve both."""
-    if _grad_mode.enabled:
-        return tensors
-    return [t.data for t in tensors]
 
 
 def _as_grad(gx, x: Tensor):
@@ -494,6 +321,70 @@ def _as_grad(gx, x: Tensor):
     return _wrap(gx if gx.dtype == dtype or dtype.kind != "f" else gx.astype(dtype))
 
 
+# ---------------------------------------------------------------- helpers of Function
+_NO_GRADS = tuple((False,) * n for n in range(8))
+
+
+def _no_grads(n: int) -> tuple[bool, ...]:
+    return _NO_GRADS[n] if n < 8 else (False,) * n
+
+
+def _constants_as_tensors(inputs) -> tuple[Tensor, ...]:
+    """Numbers and arrays among a Function's inputs as constant Tensors; a number takes
+    the float dtype of the first Tensor input, so scalars never upcast a float32 graph."""
+    like = next((t for t in inputs if isinstance(t, Tensor)), None)
+    return tuple(t if isinstance(t, Tensor) else as_tensor(t, like) for t in inputs)
+
+
+def _error_with_shapes(f, xs, error: ValueError) -> ValueError:
+    """``error`` with the operation's name and its input shapes, unless it already names them."""
+    name = _name_in_errors(f)
+    message = str(error)
+    if type(error) is not ValueError or message.lower().startswith(name.lower()) \
+            or ":" in message.split(" ")[0]:
+        # a subclass (NumPy's AxisError is also an IndexError) keeps its type, and our
+        # operations' own messages already say which operation and shapes
+        return error
+    shapes = ", ".join(str(tuple(x.shape)) for x in xs)
+    hint = " (shapes must be equal or broadcastable)" if "broadcast" in message else ""
+    return ValueError(f"{name}: {message}; inputs {shapes}{hint}")
+
+
+def _device_error(f, xs) -> TypeError:
+    where = ", ".join(f"{device_of(x)} {tuple(x.shape)}" for x in xs)
+    return TypeError(
+        f"{_name_in_errors(f)}: inputs are on different devices ({where}); put them on "
+        "one device: model.to('gpu'), DataLoader(..., device='gpu') or zerodl.backend.to_device"
+    )
+
+
+def _name_in_errors(f: Function) -> str:
+    return f.name_in_errors or type(f).__name__.lower()
+
+
+# ---------------------------------------------------------------- helpers of backward
+_call_order = itertools.count()  # breaks ties between Functions of one generation
+
+
+def _seed_gradient(output: Tensor, grad) -> Tensor:
+    """The gradient the walk starts from: ``grad`` checked against the output, or 1."""
+    if grad is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can be implied only for a one-element output, this one has "
+                f"shape {output.shape}; reduce it first (e.g. .sum()) or pass backward(grad=...)"
+            )
+        return _wrap(get_array_module(output.data).ones_like(output.data))
+    grad = as_tensor(grad, output)
+    if grad.shape != output.shape:
+        raise ValueError(
+            f"backward: grad has shape {grad.shape} but the output has shape {output.shape}"
+        )
+    if grad.dtype != output.dtype and grad.dtype.kind == "f":
+        grad = _wrap(grad.data.astype(output.dtype))  # the seed never changes the graph's dtype
+    return grad
+
+
 def _output_index(f: Function, y: Tensor) -> int:
     """Which output of ``f`` the tensor ``y`` is; an error if ``f`` was called again since."""
     for i, ref in enumerate(f.outputs):
@@ -506,8 +397,40 @@ def _output_index(f: Function, y: Tensor) -> int:
     )
 
 
-def _base(array):
-    """The buffer an array views (itself when it owns its memory)."""
+def _accumulate_grad(x: Tensor, gx: Tensor, claimed: dict) -> None:
+    """x.grad += gx for a leaf (or a tensor that retains its grad), as a new Tensor.
+
+    Without create_graph each tensor owns its ``.grad``: Add hands one array to
+    both inputs, and an in-place change to one gradient must not reach another
+    or the caller's seed, so an array already claimed is copied (a fresh array,
+    the usual case, is taken as it is). A float32 parameter gets a float32
+    gradient even where NumPy promoted the graph.
+    """
+    if _grad_mode.enabled:  # create_graph: keep the gradient's own graph
+        x.grad = gx if x.grad is None else x.grad + gx
+    elif x.grad is None:
+        shared = _claim(gx, claimed)
+        if shared or gx.dtype != x.dtype or not _writeable(gx.data):
+            gx = _wrap(gx.data.astype(x.dtype))  # always a copy
+            _claim(gx, claimed)
+        x.grad = gx
+    else:
+        total = x.grad.data + gx.data
+        x.grad = _wrap(total if total.dtype == x.data.dtype else total.astype(x.data.dtype))
+
+
+def _claim(t: Tensor, claimed: dict) -> bool:
+    """Mark the memory under ``t`` as owned by a ``.grad``; True if it was owned already
+    (then storing ``t`` as another ``.grad`` needs a copy)."""
+    memory = _memory_owner(t.data)
+    if id(memory) in claimed:
+        return True
+    claimed[id(memory)] = memory  # keeping a reference keeps the id from being reused
+    return False
+
+
+def _memory_owner(array):
+    """The array whose memory ``array`` views (itself when it owns its memory)."""
     while getattr(array, "base", None) is not None and hasattr(array.base, "shape"):
         array = array.base
     return array
@@ -518,34 +441,3 @@ def _writeable(array) -> bool:
     broadcast views (a zero stride) count as read-only too."""
     writeable = getattr(array.flags, "writeable", None)
     return (0 not in array.strides) if writeable is None else writeable
-
-
-def _mark_handed_out(t: Tensor, handed_out: dict) -> bool:
-    """Remember ``t``'s buffer as owned; True if it was owned already (then it must be copied)."""
-    base = _base(t.data)
-    if id(base) in handed_out:
-        return True
-    handed_out[id(base)] = base  # keeping a reference keeps the id from being reused
-    return False
-
-
-def _accumulate_grad(x: Tensor, gx: Tensor, handed_out: dict) -> None:
-    """x.grad += gx for a leaf (or a tensor that retains its grad), as a new Tensor.
-
-    Without create_graph each tensor owns its ``.grad``: Add hands one array to
-    both inputs, and an in-place change to one gradient must not reach another
-    or the caller's seed, so a buffer already handed out is copied (a fresh
-    array, the usual case, is taken as it is). A float32 parameter gets a
-    float32 gradient even where NumPy promoted the graph.
-    """
-    if is_grad_enabled():  # create_graph: keep the gradient's own graph
-        x.grad = gx if x.grad is None else x.grad + gx
-    elif x.grad is None:
-        shared = _mark_handed_out(gx, handed_out)
-        if shared or gx.dtype != x.dtype or not _writeable(gx.data):
-            gx = _wrap(gx.data.astype(x.dtype))  # always a copy
-            _mark_handed_out(gx, handed_out)
-        x.grad = gx
-    else:
-        total = x.grad.data + gx.data
-        x.grad = _wrap(total if total.dtype == x.data.dtype else total.astype(x.data.dtype))
