@@ -113,7 +113,7 @@ FORWARD = {
     "reshape": (lambda: F.reshape(X, (4, -1)), X.reshape(4, 3)),
     "transpose": (lambda: F.transpose(X), X.T),
     "broadcast_to": (lambda: F.broadcast_to(Y, (2, 3, 4)), np.broadcast_to(Y, (2, 3, 4))),
-    "sum_to": (lambda: F.sum_to(X, (1, 4)), X.sum(axis=0, keepdims=True)),
+    "sum_to": (lambda: F.sum_to(zd.Tensor(X), (1, 4)), X.sum(axis=0, keepdims=True)),
     "concat": (lambda: F.concat([X, P], axis=0), np.concatenate([X, P])),
     "stack": (lambda: F.stack([X, P], axis=1), np.stack([X, P], axis=1)),
     "pad": (lambda: F.pad(X, 1, value=-9.0), np.pad(X, 1, constant_values=-9.0)),

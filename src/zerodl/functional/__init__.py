@@ -8,17 +8,20 @@ one of these modules; this package also gives Tensor its operators, so
     shape        sum mean max min reshape transpose broadcast_to sum_to concat stack pad getitem
     linalg       matmul linear (the book's Affine)
     activation   step sigmoid tanh relu leaky_relu gelu softplus identity softmax log_softmax
-    loss         mse_loss cross_entropy (Softmax-with-Loss) binary_cross_entropy_with_logits
+    loss         mse_loss cross_entropy (the book's SoftmaxWithLoss) binary_cross_entropy_with_logits
     conv         conv2d im2col col2im (the book's Convolution)
     pool         max_pool2d avg_pool2d (the book's Pooling)
-    norm         batch_norm dropout
+    norm         batch_norm dropout (the book's BatchNormalization and Dropout)
 """
 
 from ..autograd import Tensor, as_tensor
 from . import arithmetic
 
-# The book's layers (ch. 5-7) by the book's names: Functions that can be driven by hand
+# The book's layers (ch. 5-7) by the book's names, Functions that can be driven by hand:
+# Add and Mul (AddLayer, MulLayer, ch. 5.4), Relu, Sigmoid, Affine, SoftmaxWithLoss (ch. 5.5-5.6),
+# BatchNormalization, Dropout (ch. 6.3-6.4), Convolution, Pooling (ch. 7)
 from .activation import (
+    ReLU,
     Relu,
     Sigmoid,
     gelu,
@@ -33,6 +36,8 @@ from .activation import (
     tanh,
 )
 from .arithmetic import (
+    Add,
+    Mul,
     abs,
     add,
     clip,

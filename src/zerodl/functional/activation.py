@@ -2,7 +2,8 @@
 
 Each is a Function whose backward is the local derivative times the upstream
 gradient. Where the derivative is best written with the output y (sigmoid,
-tanh, softmax), the output Tensor is reused instead of recomputed.
+tanh, softmax), the rule uses y itself (``self.output()``) instead of
+recomputing it, as the book's Sigmoid layer keeps ``self.out``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, Tensor, arrays_or_tensors, as_tensor, is_grad_enabled
+from ..autograd import Function, Tensor, apply, arrays_or_tensors, as_tensor
 from ..backend import get_array_module
-from .arithmetic import exp
-from .shape import sum
+from .arithmetic import Exp
 
 
 class Step(Function):
@@ -28,6 +28,7 @@ class Step(Function):
         return (x > 0).astype(x.dtype)
 
     def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
         return gy * 0.0
 
 
@@ -35,23 +36,16 @@ class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)). The book's Sigmoid layer (ch. 5.5.2): dy/dx = y (1 - y).
 
     Computed without overflow: for x < 0 it uses exp(x) / (1 + exp(x)), so
-    sigmoid(-1000) is 0 with no warning.
+    sigmoid(-1000) is 0 with no warning. Backward uses the output y, as the
+    book's layer keeps ``self.out``.
     """
 
     def forward(self, x):
         return _sigmoid_array(x)
 
     def backward(self, gy):
-        y = self.output()
-        if y is None:
-            y = sigmoid(self.inputs[0])
-        return gy * y * (1.0 - y)
-
-
-def _sigmoid_array(x):
-    xp = get_array_module(x)
-    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+        gy, y = arrays_or_tensors(gy, self.output())
+        return gy * (1.0 - y) * y
 
 
 class Tanh(Function):
@@ -61,17 +55,15 @@ class Tanh(Function):
         return get_array_module(x).tanh(x)
 
     def backward(self, gy):
-        y = self.output()
-        if y is None:
-            y = tanh(self.inputs[0])
+        gy, y = arrays_or_tensors(gy, self.output())
         return gy * (1.0 - y * y)
 
 
 class ReLU(Function):
     """y = max(0, x), elementwise.
 
-    The book's ReLU layer (ch. 5.5.1): the gradient passes where x > 0 and
-    stops where x <= 0 (at exactly 0 the gradient is 0, as PyTorch).
+    The book's ReLU layer (ch. 5.5.1, ``Relu``): the gradient passes where x > 0
+    and stops where x <= 0 (at exactly 0 the gradient is 0, as PyTorch).
     """
 
     def forward(self, x):
@@ -79,8 +71,11 @@ class ReLU(Function):
         return x * self.mask
 
     def backward(self, gy):
-        g, = arrays_or_tensors(gy)
-        return g * self.mask  # a new array (or Tensor); gy itself is never modified
+        gy, = arrays_or_tensors(gy)
+        return gy * self.mask  # a new array (or Tensor); gy itself is never modified
+
+
+Relu = ReLU  # the book's name (ch. 5.5.1)
 
 
 class LeakyReLU(Function):
@@ -95,89 +90,23 @@ class LeakyReLU(Function):
         return x * self.factor
 
     def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
         return gy * self.factor
 
 
-class GELU(Function):
-    """y = x Φ(x), Φ the standard normal CDF (``approximate="none"``, the exact erf form),
-    or 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))) (``approximate="tanh"``)."""
-
-    def __init__(self, approximate: str = "none"):
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
-
-    def forward(self, x):
-        xp = get_array_module(x)
-        if self.approximate == "tanh":
-            u = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)
-            self.t = xp.tanh(u)
-            return (0.5 * x * (1.0 + self.t)).astype(x.dtype, copy=False)
-        self.cdf = (0.5 * (1.0 + erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
-        return x * self.cdf
-
-    def backward(self, gy):
-        x, = self.inputs
-        if is_grad_enabled():  # create_graph: the derivative from Tensor operations
-            return gy * _gelu_derivative(x, self.approximate)
-        xp = get_array_module(x.data)
-        xd = x.data
-        if self.approximate == "tanh":
-            k = math.sqrt(2.0 / math.pi)
-            du = k * (1.0 + 3 * 0.044715 * xd ** 2)
-            d = 0.5 * (1.0 + self.t) + 0.5 * xd * (1.0 - self.t ** 2) * du
-        else:
-            pdf = xp.exp(-0.5 * xd * xd) / math.sqrt(2.0 * math.pi)
-            d = self.cdf + xd * pdf
-        return gy * d.astype(xd.dtype, copy=False)
-
-
-def _gelu_derivative(x: Tensor, approximate: str) -> Tensor:
-    """d/dx gelu(x) written with Tensor operations, so it can be differentiated again."""
-    if approximate == "tanh":
-        k = math.sqrt(2.0 / math.pi)
-        t = tanh(k * (x + 0.044715 * x ** 3))
-        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * (k * (1.0 + 3 * 0.044715 * x * x))
-    return NormalCDF()(x) + x * _normal_pdf(x)
-
-
-def _normal_pdf(x: Tensor) -> Tensor:
-    """φ(x) = exp(-x²/2) / √(2π), the standard normal density."""
-    return exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
-
-
 class NormalCDF(Function):
-    """Φ(x) = (1 + erf(x/√2)) / 2, the standard normal CDF: dΦ/dx = φ(x)."""
+    """Φ(x) = (1 + erf(x/√2)) / 2, the standard normal CDF: dΦ/dx = φ(x), the density.
+
+    GELU is x·Φ(x) (``gelu``), so its gradient Φ(x) + x·φ(x) comes from this rule
+    and the product's.
+    """
 
     def forward(self, x):
         return (0.5 * (1.0 + erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
 
     def backward(self, gy):
-        return gy * _normal_pdf(self.inputs[0])
-
-
-def erf(x):
-    """The error function erf(x) = 2/√π ∫₀ˣ e^(-t²) dt, elementwise, to float64 accuracy.
-
-    On a GPU, CuPy's own erf. NumPy has none, so on the CPU it is summed from the series
-    erf(x) = 2x/√π · e^(-x²) · Σₙ (2x²)ⁿ / (1·3·5···(2n+1)),
-    whose terms are all positive (no cancellation); |x| >= 6 gives ±1 exactly.
-    """
-    xp = get_array_module(x)
-    if xp is not np:  # CuPy has erf as one elementwise kernel (no series, no host sync)
-        from cupyx.scipy.special import erf as gpu_erf  # type: ignore[import-not-found]
-
-        return gpu_erf(x)
-    a = xp.minimum(xp.abs(x), 6.0).astype(xp.float64)
-    x2 = a * a
-    term = xp.ones_like(a)
-    total = xp.ones_like(a)
-    n_terms = int(2.0 * float(x2.max(initial=0.0)) + 40)
-    for n in range(1, n_terms):
-        term = term * (2.0 * x2) / (2 * n + 1)
-        total = total + term
-    result = 2.0 / math.sqrt(math.pi) * a * xp.exp(-x2) * total
-    return (xp.sign(x) * xp.minimum(result, 1.0)).astype(getattr(x, "dtype", xp.float64))
+        gy, x = arrays_or_tensors(gy, *self.inputs)
+        return gy * _normal_pdf(x)
 
 
 class Softplus(Function):
@@ -188,11 +117,12 @@ class Softplus(Function):
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, gy):
-        return gy * sigmoid(self.inputs[0])
+        gy, x = arrays_or_tensors(gy, *self.inputs)
+        return gy * apply(Sigmoid(), x)
 
 
 class Identity(Function):
-    """y = x (the book's identity output for regression, ch. 3.5.1)."""
+    """y = x (the book's identity output for regression, ch. 3.5.1): dy/dx = 1."""
 
     def forward(self, x):
         return x
@@ -205,7 +135,7 @@ class Softmax(Function):
     """yₖ = exp(xₖ - max x) / Σᵢ exp(xᵢ - max x) along ``axis`` (ch. 3.5.2).
 
     Subtracting the maximum changes nothing mathematically and keeps exp from
-    overflowing. Backward: dx = y (gy - Σ gy·y).
+    overflowing. Backward: dx = y·gy - y·Σ(y·gy).
     """
 
     def __init__(self, axis=-1):
@@ -217,15 +147,14 @@ class Softmax(Function):
         return e / e.sum(axis=self.axis, keepdims=True)
 
     def backward(self, gy):
-        y = self.output()
-        if y is None:
-            y = softmax(self.inputs[0], self.axis)
+        gy, y = arrays_or_tensors(gy, self.output())
         gx = y * gy
-        return gx - y * sum(gx, axis=self.axis, keepdims=True)
+        return gx - y * gx.sum(axis=self.axis, keepdims=True)
 
 
 class LogSoftmax(Function):
-    """y = x - logsumexp(x) along ``axis``, computed stably. Backward: dx = gy - softmax(x) Σ gy."""
+    """y = x - logsumexp(x) along ``axis``, computed stably. Backward: dx = gy - softmax(x)·Σ gy,
+    with softmax(x) = exp(y)."""
 
     def __init__(self, axis=-1):
         self.axis = axis
@@ -234,17 +163,8 @@ class LogSoftmax(Function):
         return x - logsumexp_array(x, self.axis)
 
     def backward(self, gy):
-        y = self.output()
-        if y is None:
-            y = log_softmax(self.inputs[0], self.axis)
-        return gy - y.exp() * sum(gy, axis=self.axis, keepdims=True)
-
-
-def logsumexp_array(x, axis=-1):
-    """log Σ exp(x) along ``axis`` (kept as size 1), shifted by the maximum so it never overflows."""
-    xp = get_array_module(x)
-    m = x.max(axis=axis, keepdims=True)
-    return m + xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True))
+        gy, y = arrays_or_tensors(gy, self.output())
+        return gy - apply(Exp(), y) * gy.sum(axis=self.axis, keepdims=True)
 
 
 # ------------------------------------------------------------ functions
@@ -274,8 +194,19 @@ def leaky_relu(x, slope: float = 0.01) -> Tensor:
 
 
 def gelu(x, approximate: str = "none") -> Tensor:
-    """x Φ(x): exact erf form by default, or the tanh approximation."""
-    return GELU(approximate)(x)
+    """GELU: y = x·Φ(x), Φ the standard normal CDF (``approximate="none"``, the exact erf
+    form, as PyTorch), or 0.5·x·(1 + tanh(√(2/π)(x + 0.044715 x³))) (``"tanh"``).
+
+    Written as its definition, from operations that each have a backward rule,
+    so its gradient Φ(x) + x·φ(x) is the chain rule's.
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = as_tensor(x)
+    if approximate == "tanh":
+        u = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)
+        return 0.5 * x * (1.0 + tanh(u))
+    return x * NormalCDF()(x)
 
 
 def softplus(x) -> Tensor:
@@ -298,4 +229,45 @@ def log_softmax(x, axis: int = -1) -> Tensor:
     return LogSoftmax(axis)(x)
 
 
-Relu = ReLU  # the book's name (ch. 5.5.1)
+# ------------------------------------------------------------ helpers
+def logsumexp_array(x, axis=-1):
+    """log Σ exp(x) along ``axis`` (kept as size 1), shifted by the maximum so it never overflows."""
+    xp = get_array_module(x)
+    m = x.max(axis=axis, keepdims=True)
+    return m + xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def erf(x):
+    """The error function erf(x) = 2/√π ∫₀ˣ e^(-t²) dt, elementwise on an array, to float64 accuracy.
+
+    On a GPU, CuPy's own erf. NumPy has none, so on the CPU it is summed from the series
+    erf(x) = 2x/√π · e^(-x²) · Σₙ (2x²)ⁿ / (1·3·5···(2n+1)),
+    whose terms are all positive (no cancellation); |x| >= 6 gives ±1 exactly.
+    """
+    xp = get_array_module(x)
+    if xp is not np:  # CuPy has erf as one elementwise kernel (no series, no host sync)
+        from cupyx.scipy.special import erf as gpu_erf  # type: ignore[import-not-found]
+
+        return gpu_erf(x)
+    a = xp.minimum(xp.abs(x), 6.0).astype(xp.float64)
+    x2 = a * a
+    term = xp.ones_like(a)
+    total = xp.ones_like(a)
+    n_terms = int(2.0 * float(x2.max(initial=0.0)) + 40)
+    for n in range(1, n_terms):
+        term = term * (2.0 * x2) / (2 * n + 1)
+        total = total + term
+    result = 2.0 / math.sqrt(math.pi) * a * xp.exp(-x2) * total
+    return (xp.sign(x) * xp.minimum(result, 1.0)).astype(getattr(x, "dtype", xp.float64))
+
+
+def _normal_pdf(x):
+    """φ(x) = exp(-x²/2) / √(2π), the standard normal density, on an array or a Tensor."""
+    return apply(Exp(), -0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+
+
+def _sigmoid_array(x):
+    """1 / (1 + exp(-x)) on an array, from exp(-|x|) in (0, 1]: never overflows."""
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)

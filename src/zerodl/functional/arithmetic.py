@@ -1,26 +1,29 @@
 """Elementwise arithmetic: + - * / ** and the functions of one number.
 
-The book's Add and Mul layers (ch. 5.4) are ``Add`` and ``Mul`` here. Binary
+The book's AddLayer and MulLayer (ch. 5.4) are ``Add`` and ``Mul`` here. Binary
 operations broadcast like NumPy; their backward sums the gradient back to
 each input's shape (``sum_to``), because a broadcast input was used many times.
 """
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, arrays_or_tensors, as_tensor
+from ..autograd import Function, Tensor, apply, arrays_or_tensors, as_tensor
 from ..backend import get_array_module
-from .shape import reduce_to
+from .shape import sum_to
 
 
 class Add(Function):
-    """z = x + y. The book's AddLayer (ch. 5.4.2): the gradient passes through unchanged."""
+    """z = x + y. The book's AddLayer (ch. 5.4.2): the gradient passes on unchanged,
+    dz/dx = dz/dy = 1 (summed back where x or y was broadcast)."""
 
     def forward(self, x, y):
         return x + y
 
-    def backward(self, gz):
-        x, y = self.inputs  # no arithmetic: gz itself goes on (summed where x or y was broadcast)
-        return reduce_to(gz, x.shape), reduce_to(gz, y.shape)
+    def backward(self, gy):
+        gy, x, y = arrays_or_tensors(gy, *self.inputs)
+        need_x, need_y = self.needs_input_grad  # no arithmetic: gy itself goes on to both
+        return (sum_to(gy, x.shape) if need_x else None,
+                sum_to(gy, y.shape) if need_y else None)
 
 
 class Sub(Function):
@@ -29,24 +32,25 @@ class Sub(Function):
     def forward(self, x, y):
         return x - y
 
-    def backward(self, gz):
-        g, x, y = arrays_or_tensors(gz, *self.inputs)
+    def backward(self, gy):
+        gy, x, y = arrays_or_tensors(gy, *self.inputs)
         need_x, need_y = self.needs_input_grad
-        return (reduce_to(g, x.shape) if need_x else None,
-                reduce_to(-g, y.shape) if need_y else None)
+        return (sum_to(gy, x.shape) if need_x else None,
+                sum_to(-gy, y.shape) if need_y else None)
 
 
 class Mul(Function):
-    """z = x * y. The book's MulLayer (ch. 5.4.1): each input's gradient is gz times the *other* input."""
+    """z = x * y. The book's MulLayer (ch. 5.4.1): each input's gradient is gy times
+    the *other* input (dz/dx = y, dz/dy = x)."""
 
     def forward(self, x, y):
         return x * y
 
-    def backward(self, gz):
-        g, x, y = arrays_or_tensors(gz, *self.inputs)
+    def backward(self, gy):
+        gy, x, y = arrays_or_tensors(gy, *self.inputs)
         need_x, need_y = self.needs_input_grad  # a constant factor needs no gradient
-        return (reduce_to(g * y, x.shape) if need_x else None,
-                reduce_to(g * x, y.shape) if need_y else None)
+        return (sum_to(gy * y, x.shape) if need_x else None,
+                sum_to(gy * x, y.shape) if need_y else None)
 
 
 class Div(Function):
@@ -55,21 +59,22 @@ class Div(Function):
     def forward(self, x, y):
         return x / y
 
-    def backward(self, gz):
-        g, x, y = arrays_or_tensors(gz, *self.inputs)
+    def backward(self, gy):
+        gy, x, y = arrays_or_tensors(gy, *self.inputs)
         need_x, need_y = self.needs_input_grad
-        gx = g / y
-        return (reduce_to(gx, x.shape) if need_x else None,
-                reduce_to(-gx * x / y, y.shape) if need_y else None)
+        gx = gy / y
+        return (sum_to(gx, x.shape) if need_x else None,
+                sum_to(-gx * x / y, y.shape) if need_y else None)
 
 
 class Neg(Function):
-    """y = -x."""
+    """y = -x: dy/dx = -1."""
 
     def forward(self, x):
         return -x
 
     def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
         return -gy
 
 
@@ -83,7 +88,7 @@ class Pow(Function):
         return x ** self.c
 
     def backward(self, gy):
-        x, = self.inputs
+        gy, x = arrays_or_tensors(gy, *self.inputs)
         c = self.c
         if c == 0:  # x⁰ = 1 everywhere, also at x = 0 where x^(c-1) would divide by zero
             return gy * 0.0
@@ -98,16 +103,12 @@ class PowTensor(Function):
     def forward(self, x, y):
         return x ** y
 
-    def backward(self, gz):
-        x, y = self.inputs
-        gx = gy = None
-        if self.needs_input_grad[0]:
-            gx = reduce_to(gz * y * x ** (y - 1.0), x.shape)
-        if self.needs_input_grad[1]:  # only then is log x needed (and x > 0 required)
-            z = self.output()
-            z = x ** y if z is None else z
-            gy = reduce_to(gz * z * log(x), y.shape)
-        return gx, gy
+    def backward(self, gy):
+        gy, x, y, z = arrays_or_tensors(gy, *self.inputs, self.output())
+        need_x, need_y = self.needs_input_grad
+        # log x only when y needs its gradient (only then must x be positive)
+        return (sum_to(gy * y * x ** (y - 1.0), x.shape) if need_x else None,
+                sum_to(gy * z * apply(Log(), x), y.shape) if need_y else None)
 
 
 class Exp(Function):
@@ -117,9 +118,7 @@ class Exp(Function):
         return get_array_module(x).exp(x)
 
     def backward(self, gy):
-        y = self.output()  # exp(x) itself, kept as a Tensor so double backward works
-        if y is None:
-            y = exp(self.inputs[0])
+        gy, y = arrays_or_tensors(gy, self.output())
         return gy * y
 
 
@@ -130,20 +129,18 @@ class Log(Function):
         return get_array_module(x).log(x)
 
     def backward(self, gy):
-        x, = self.inputs
+        gy, x = arrays_or_tensors(gy, *self.inputs)
         return gy / x
 
 
 class Sqrt(Function):
-    """y = sqrt(x): dy/dx = 1 / (2 sqrt(x))."""
+    """y = sqrt(x): dy/dx = 1 / (2 sqrt(x)) = 1 / 2y."""
 
     def forward(self, x):
         return get_array_module(x).sqrt(x)
 
     def backward(self, gy):
-        y = self.output()
-        if y is None:
-            y = sqrt(self.inputs[0])
+        gy, y = arrays_or_tensors(gy, self.output())
         return gy / (y * 2.0)
 
 
@@ -151,11 +148,12 @@ class Abs(Function):
     """y = |x|: dy/dx = sign(x) (0 at x = 0, as PyTorch)."""
 
     def forward(self, x):
+        self.sign = get_array_module(x).sign(x)
         return get_array_module(x).abs(x)
 
     def backward(self, gy):
-        x, = self.inputs
-        return gy * get_array_module(x.data).sign(x.data)
+        gy, = arrays_or_tensors(gy)
+        return gy * self.sign
 
 
 class Clip(Function):
@@ -174,6 +172,7 @@ class Clip(Function):
         return xp.clip(x, self.lo, self.hi)
 
     def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
         return gy * self.mask
 
 
@@ -184,9 +183,9 @@ class Maximum(Function):
         self.x_wins = x >= y
         return get_array_module(x).maximum(x, y)
 
-    def backward(self, gz):
-        x, y = self.inputs
-        return reduce_to(gz * self.x_wins, x.shape), reduce_to(gz * ~self.x_wins, y.shape)
+    def backward(self, gy):
+        gy, x, y = arrays_or_tensors(gy, *self.inputs)
+        return sum_to(gy * self.x_wins, x.shape), sum_to(gy * ~self.x_wins, y.shape)
 
 
 class Minimum(Function):
@@ -196,9 +195,9 @@ class Minimum(Function):
         self.x_wins = x <= y
         return get_array_module(x).minimum(x, y)
 
-    def backward(self, gz):
-        x, y = self.inputs
-        return reduce_to(gz * self.x_wins, x.shape), reduce_to(gz * ~self.x_wins, y.shape)
+    def backward(self, gy):
+        gy, x, y = arrays_or_tensors(gy, *self.inputs)
+        return sum_to(gy * self.x_wins, x.shape), sum_to(gy * ~self.x_wins, y.shape)
 
 
 class Where(Function):
@@ -210,9 +209,9 @@ class Where(Function):
     def forward(self, x, y):
         return get_array_module(x).where(self.cond, x, y)
 
-    def backward(self, gz):
-        x, y = self.inputs
-        return reduce_to(gz * self.cond, x.shape), reduce_to(gz * ~self.cond, y.shape)
+    def backward(self, gy):
+        gy, x, y = arrays_or_tensors(gy, *self.inputs)
+        return sum_to(gy * self.cond, x.shape), sum_to(gy * ~self.cond, y.shape)
 
 
 # ------------------------------------------------------------ functions

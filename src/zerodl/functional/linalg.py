@@ -1,16 +1,9 @@
-"""Matrix products: matmul (batched, broadcasting) and linear, the book's Affine layer."""
+"""Matrix products: matmul (batched, broadcasting) and the book's Affine layer (``linear``)."""
 
 from __future__ import annotations
 
 from ..autograd import Function, Tensor, arrays_or_tensors, as_tensor
-from .shape import reduce_to, reshape
-
-
-def _swap_last(x):
-    """x with its last two axes swapped (an array or a Tensor)."""
-    axes = list(range(x.ndim))
-    axes[-1], axes[-2] = axes[-2], axes[-1]
-    return x.transpose(axes)
+from .shape import reshape, sum_to
 
 
 class MatMul(Function):
@@ -26,40 +19,48 @@ class MatMul(Function):
                              f"{x.shape[-1]} and {w.shape[-2]} differ")
         return x @ w
 
-    def backward(self, gz):
-        g, x, w = arrays_or_tensors(gz, *self.inputs)
+    def backward(self, gy):
+        gy, x, w = arrays_or_tensors(gy, *self.inputs)
         need_x, need_w = self.needs_input_grad
-        return (reduce_to(g @ _swap_last(w), x.shape) if need_x else None,
-                reduce_to(_swap_last(x) @ g, w.shape) if need_w else None)
+        return (sum_to(gy @ _swap_last(w), x.shape) if need_x else None,
+                sum_to(_swap_last(x) @ gy, w.shape) if need_w else None)
 
 
-class Linear(Function):
-    """Y = X W + b for X of shape (N, in), W (in, out), b (out,). The book's Affine layer (ch. 5.6.2).
+class Affine(Function):
+    """Y = X·W + b for X of shape (N, in), W (in, out), b (out,): the book's Affine layer (ch. 5.6.2).
 
-    Backward: dX = dY Wᵀ, dW = Xᵀ dY, db = Σ_n dY (the bias was added to every row).
+    Backward, each gradient the shape of its input:
+    dX = dY·Wᵀ, dW = Xᵀ·dY, db = Σₙ dY (the bias was added to every row).
+    ``linear(x, W, b)`` is the function form; PyTorch calls the layer Linear.
     """
 
-    def forward(self, x, w, b=None):
-        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
+    name_in_errors = "linear"  # the name users call it by: F.linear, nn.Linear
+
+    def forward(self, x, W, b=None):
+        if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
             raise ValueError(
-                f"linear: x {x.shape} @ W {w.shape}: x must be (N, in) and W (in, out) "
+                f"linear: x {x.shape} @ W {W.shape}: x must be (N, in) and W (in, out) "
                 "with the same `in`"
             )
-        if b is not None and b.shape != (w.shape[1],):
-            raise ValueError(f"linear: bias has shape {b.shape}, expected ({w.shape[1]},)")
-        y = x @ w
+        if b is not None and b.shape != (W.shape[1],):
+            raise ValueError(f"linear: bias has shape {b.shape}, expected ({W.shape[1]},)")
+        y = x @ W
         if b is not None:
             y += b
         return y
 
     def backward(self, gy):
-        g, x, w = arrays_or_tensors(gy, *self.inputs[:2])
+        gy, x, W = arrays_or_tensors(gy, *self.inputs[:2])
         need = self.needs_input_grad
-        gx = g @ w.T if need[0] else None
-        gw = x.T @ g if need[1] else None
+        dx = gy @ W.T if need[0] else None
+        dW = x.T @ gy if need[1] else None
         if len(self.inputs) == 2:
-            return gx, gw
-        return gx, gw, (g.sum(axis=0) if need[2] else None)
+            return dx, dW
+        db = gy.sum(axis=0) if need[2] else None
+        return dx, dW, db
+
+
+Linear = Affine  # PyTorch's name for the same layer
 
 
 def matmul(x, w) -> Tensor:
@@ -80,17 +81,21 @@ def matmul(x, w) -> Tensor:
 
 
 def linear(x, W, b=None) -> Tensor:
-    """Affine map x @ W + b with W of shape (in, out), as in the book.
+    """Affine map x @ W + b with W of shape (in, out), as in the book (``Affine``).
 
     ``x`` may have more than two axes (…, in): they are flattened into the batch.
     """
     x = as_tensor(x, W if isinstance(W, Tensor) else None)
     if x.ndim == 2:
-        return Linear()(x, W) if b is None else Linear()(x, W, b)
+        return Affine()(x, W) if b is None else Affine()(x, W, b)
     lead = x.shape[:-1]
     x2 = reshape(x, -1, x.shape[-1])
-    y = Linear()(x2, W) if b is None else Linear()(x2, W, b)
+    y = Affine()(x2, W) if b is None else Affine()(x2, W, b)
     return reshape(y, lead + (y.shape[-1],))
 
 
-Affine = Linear  # the book's name (ch. 5.6.2)
+def _swap_last(x):
+    """x with its last two axes swapped (an array or a Tensor)."""
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return x.transpose(axes)

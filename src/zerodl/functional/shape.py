@@ -13,49 +13,8 @@ import builtins
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor
-from ..backend import get_array_module
-
-
-def _normalize_axis(axis, ndim):
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % builtins.max(ndim, 1))
-    return tuple(out)
-
-
-def reduce_to(g, shape: tuple):
-    """A gradient ``g`` (array or Tensor) summed over broadcast axes down to ``shape``."""
-    if g.shape == shape:
-        return g
-    return sum_to(g, shape) if isinstance(g, Tensor) else sum_to_array(g, shape)
-
-
-def sum_to_array(x, shape):
-    """Sum array ``x`` over broadcast axes so that it has ``shape`` (NumPy arrays, no graph)."""
-    shape = tuple(shape)
-    if x.shape == shape:
-        return x
-    lead = x.ndim - len(shape)
-    if lead < 0:
-        raise ValueError(f"sum_to: cannot sum shape {x.shape} to the larger shape {shape}")
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
-    )
-    y = x.sum(axis=axes, keepdims=True) if axes else x
-    return y.reshape(shape)
-
-
-def _grad_shape(x_shape, axis, keepdims):
-    """Shape of a reduction's result with the reduced axes kept as size 1."""
-    if axis is None:
-        return (1,) * len(x_shape)
-    return tuple(1 if i in axis else s for i, s in enumerate(x_shape))
+from ..autograd import Function, Tensor, apply, arrays_or_tensors, as_tensor
+from ..backend import get_array_module, is_gpu_array
 
 
 # ------------------------------------------------------------ reductions
@@ -70,9 +29,9 @@ class Sum(Function):
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
-        x, = self.inputs
-        gy = reshape(gy, _grad_shape(x.shape, self.axis, self.keepdims))
-        return broadcast_to(gy, x.shape)
+        gy, = arrays_or_tensors(gy)
+        shape = self.inputs[0].shape
+        return apply(BroadcastTo(shape), gy.reshape(_grad_shape(shape, self.axis)))
 
 
 class Max(Function):
@@ -91,9 +50,9 @@ class Max(Function):
             tuple(s for i, s in enumerate(x.shape) if self.axis is not None and i not in self.axis))
 
     def backward(self, gy):
-        x, = self.inputs
-        gy = reshape(gy, _grad_shape(x.shape, self.axis, self.keepdims))
-        return broadcast_to(gy, x.shape) * self.share
+        gy, = arrays_or_tensors(gy)
+        shape = self.inputs[0].shape
+        return gy.reshape(_grad_shape(shape, self.axis)) * self.share  # broadcasts to x's shape
 
 
 class Min(Max):
@@ -126,6 +85,26 @@ def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return Min(axis, keepdims)(x)
 
 
+def _normalize_axis(axis, ndim):
+    """``axis`` (None, an int or a tuple) as a tuple of non-negative axes, checked against ndim."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % builtins.max(ndim, 1))
+    return tuple(out)
+
+
+def _grad_shape(x_shape, axis):
+    """Shape of a reduction's result with the reduced axes kept as size 1."""
+    if axis is None:
+        return (1,) * len(x_shape)
+    return tuple(1 if i in axis else s for i, s in enumerate(x_shape))
+
+
 def _prod(values):
     out = 1
     for v in values:
@@ -149,7 +128,8 @@ class Reshape(Function):
             ) from None
 
     def backward(self, gy):
-        return reshape(gy, self.inputs[0].shape)
+        gy, = arrays_or_tensors(gy)
+        return gy.reshape(self.inputs[0].shape)
 
 
 class Transpose(Function):
@@ -164,11 +144,12 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
         if self.axes is None:
-            return transpose(gy)
+            return gy.transpose()
         ndim = len(self.axes)
         inverse = tuple(sorted(range(ndim), key=lambda i: self.axes[i] % ndim))
-        return transpose(gy, inverse)
+        return gy.transpose(inverse)
 
 
 class BroadcastTo(Function):
@@ -178,13 +159,10 @@ class BroadcastTo(Function):
         self.shape = tuple(shape)
 
     def forward(self, x):
-        xp = get_array_module(x)
-        try:
-            return xp.broadcast_to(x, self.shape)
-        except ValueError:
-            raise ValueError(f"broadcast_to: cannot broadcast {x.shape} to {self.shape}") from None
+        return _broadcast_array(x, self.shape)
 
     def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
         return sum_to(gy, self.inputs[0].shape)
 
 
@@ -195,10 +173,11 @@ class SumTo(Function):
         self.shape = tuple(shape)
 
     def forward(self, x):
-        return sum_to_array(x, self.shape)
+        return _summed_to(x, self.shape)
 
     def backward(self, gy):
-        return broadcast_to(gy, self.inputs[0].shape)
+        gy, = arrays_or_tensors(gy)
+        return apply(BroadcastTo(self.inputs[0].shape), gy)
 
 
 def reshape(x, *shape) -> Tensor:
@@ -217,19 +196,61 @@ def transpose(x, axes=None) -> Tensor:
 
 
 def broadcast_to(x, shape) -> Tensor:
-    """x broadcast to ``shape`` (NumPy's rules)."""
+    """x broadcast to ``shape`` (NumPy's rules): every element of x used in many places.
+
+    The inverse of ``sum_to``.
+    """
     x = as_tensor(x)
     if x.shape == tuple(shape):
         return x
     return BroadcastTo(shape)(x)
 
 
-def sum_to(x, shape) -> Tensor:
-    """x summed down to ``shape``: the inverse of broadcasting, used in every binary backward."""
-    x = as_tensor(x)
-    if x.shape == tuple(shape):
+def sum_to(x, shape):
+    """x summed over the axes that broadcasting added or stretched, so that it has ``shape``.
+
+    The inverse of broadcasting: an input broadcast to a larger shape was used in
+    many places, so its gradient is the sum over those places. Every binary
+    operation's backward ends with it. An array (NumPy or CuPy) gives an array,
+    a Tensor a Tensor, so backward rules use it on either.
+    """
+    shape = tuple(shape)
+    if not _is_array(x):
+        x = as_tensor(x)
+    if x.shape == shape:
         return x
-    return SumTo(shape)(x)
+    if isinstance(x, Tensor):
+        return SumTo(shape)(x)
+    return _summed_to(x, shape)
+
+
+def _is_array(x) -> bool:
+    return isinstance(x, np.ndarray) or is_gpu_array(x)
+
+
+def _summed_to(x, shape: tuple):
+    """``sum_to`` on an array."""
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    if lead < 0:
+        raise ValueError(f"sum_to: cannot sum shape {x.shape} to the larger shape {shape}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
+    )
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    try:
+        return y.reshape(shape)
+    except ValueError:
+        raise ValueError(f"sum_to: cannot sum shape {x.shape} to shape {shape}") from None
+
+
+def _broadcast_array(x, shape: tuple):
+    """``broadcast_to`` on an array."""
+    try:
+        return get_array_module(x).broadcast_to(x, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast {x.shape} to {shape}") from None
 
 
 # ------------------------------------------------------------ joining and padding
@@ -248,8 +269,8 @@ class Concat(Function):
             raise ValueError(f"concat: shapes {shapes} differ outside axis {self.axis}") from None
 
     def backward(self, gy):
-        ndim = gy.ndim
-        axis = self.axis % ndim
+        gy, = arrays_or_tensors(gy)
+        axis = self.axis % gy.ndim
         grads, start = [], 0
         for x in self.inputs:
             stop = start + x.shape[axis]
@@ -274,6 +295,7 @@ class Stack(Function):
             raise ValueError(f"stack: all shapes must be equal, got {shapes}") from None
 
     def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
         axis = self.axis % gy.ndim
         return tuple(gy[(slice(None),) * axis + (i,)] for i in range(len(self.inputs)))
 
@@ -290,6 +312,7 @@ class Pad(Function):
         return xp.pad(x, self.pad_width, mode="constant", constant_values=self.value)
 
     def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
         index = tuple(slice(lo, gy.shape[i] - hi) for i, (lo, hi) in enumerate(self.pad_width))
         return gy[index]
 
@@ -337,8 +360,8 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, gy):
-        x, = self.inputs
-        return GetItemGrad(self.index, x.shape)(gy)
+        gy, = arrays_or_tensors(gy)
+        return apply(GetItemGrad(self.index, self.inputs[0].shape), gy)
 
 
 class GetItemGrad(Function):
@@ -356,8 +379,9 @@ class GetItemGrad(Function):
             gx[self.index] = gy
         return gx
 
-    def backward(self, ggx):
-        return ggx[self.index]
+    def backward(self, gy):
+        gy, = arrays_or_tensors(gy)
+        return gy[self.index]
 
 
 def _has_integer_array(index) -> bool:
