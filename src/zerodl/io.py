@@ -38,9 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from .backend import as_numpy
-from .extras import MissingExtra
 from .files import WriteError, atomic_write
 from .npz import MAX_RECORD_BYTES, TooLarge, read_npz
+from .optional import MissingExtra
 
 __all__ = ["save", "load", "save_model", "load_model", "budget_for", "atomic_write",
            "CorruptFileError", "FileTooLargeError", "WriteError", "MAX_LOAD_BYTES"]
