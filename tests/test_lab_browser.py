@@ -106,6 +106,23 @@ def test_the_page_loads_without_console_errors(tab):
     assert options[:6] == ["bowl", "elongated", "rosenbrock", "himmelblau", "beale", "saddle"]
 
 
+def test_the_optimizer_menus_are_the_servers_list(tab, server):
+    """Both panels build their optimizer choices from /api/info (optim.OPTIMIZERS), not a copy."""
+    from zerodl.lab.descent import optimizers_info
+
+    offered = optimizers_info()
+    page = tab.page
+    network = page.eval_on_selector_all("#net-optimizer option",
+                                        "os => os.map(o => [o.value, o.textContent])")
+    assert network == [[o["name"], o["label"]] for o in offered]
+    assert page.input_value("#net-optimizer") == "adam"
+    rows = page.eval_on_selector_all("#descent-optimizers [data-opt]",
+                                     "cs => cs.map(c => [c.dataset.opt, c.checked])")
+    assert rows == [[o["name"], o["book_race"]] for o in offered]
+    rates = page.eval_on_selector_all("#descent-optimizers [data-lr]", "is => is.map(i => Number(i.value))")
+    assert rates == [o["lr"] for o in offered]
+
+
 def test_a_descent_race_on_elongated_ends_near_the_origin(tab):
     page = tab.page
     assert page.input_value("#descent-function") == "elongated"

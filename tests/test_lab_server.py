@@ -137,6 +137,25 @@ def test_info_lists_functions_optimizers_datasets_and_the_model(client):
     assert info["digits"]["available"] and info["digits"]["kind"] == "mlp"
 
 
+def test_the_optimizers_come_from_the_registry_and_the_page_holds_no_copy(client):
+    """/api/info lists optim.OPTIMIZERS' entries of the book, with their rates; the page's
+    files name none of them (only Adam, the network panel's first choice)."""
+    from importlib import resources
+
+    from zerodl import optim
+
+    _, info = client.get("/api/info")
+    book = [s for s in optim.OPTIMIZERS.values() if s.in_book]
+    assert info["optimizers"] == [
+        {"name": s.name, "label": s.label, "lr": s.descent_lr, "train_lr": s.lr,
+         "book_race": s.book_race} for s in book]
+    static = resources.files("zerodl.lab").joinpath("static")
+    page = "".join(f.read_text() for f in static.iterdir() if f.name.endswith((".html", ".js")))
+    for s in book:
+        if s.name != "adam":
+            assert f"'{s.name}'" not in page and f'"{s.name}"' not in page, s.name
+
+
 # ---------------------------------------------------------------- surfaces
 def test_surface_of_bowl_has_the_values_and_downhill_arrows(client):
     status, s = client.post("/api/surface", {"function": "bowl", "n": 11, "arrows": 5})

@@ -19,6 +19,7 @@ COMMANDS = ["gradcheck", "train", "evaluate", "descent", "plot", "lab"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``zerodl`` argument parser, with one subcommand per module of ``zerodl/commands``."""
     parser = argparse.ArgumentParser(
         prog="zerodl",
         description="zerodl: deep learning built from zero on NumPy.",

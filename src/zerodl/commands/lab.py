@@ -8,6 +8,7 @@ DEFAULT_PORT = 8765
 
 
 def add_parser(subparsers):
+    """``zerodl lab``'s options."""
     p = subparsers.add_parser(
         "lab",
         help="open the web lab: descent races, live network training, digit drawing",
@@ -29,6 +30,7 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    """Serve the lab until Ctrl-C (opening the browser unless told not to)."""
     from ..lab.digits import ModelDirError
     from ..lab.server import LabServer
 

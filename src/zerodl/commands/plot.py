@@ -14,6 +14,7 @@ KINDS = ("surface", "gradient-field", "activations", "difference-error")
 
 
 def add_parser(subparsers):
+    """``zerodl plot``'s options."""
     from ..landscape import FUNCTIONS
 
     p = subparsers.add_parser(
@@ -39,6 +40,7 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    """Draw the chosen figure to ``--out``; 2 on a bad option."""
     from .. import landscape
 
     if args.function not in landscape.FUNCTIONS:

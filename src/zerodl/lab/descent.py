@@ -122,6 +122,7 @@ class DescentRuns:
         self._lock = threading.Lock()
 
     def create(self, body: dict) -> tuple[str, DescentRun]:
+        """Check the race in ``body`` and queue it: (its key, the DescentRun); 503 when the queue is full."""
         run = _parse_run(body)
         with self._lock:
             now = time.monotonic()
@@ -135,32 +136,9 @@ class DescentRuns:
         return key, run
 
     def take(self, key: str) -> DescentRun | None:
+        """The race queued under ``key``, removed from the queue (None when unknown or expired)."""
         with self._lock:
             return self._runs.pop(key, None)
-
-
-def _parse_run(body: dict) -> DescentRun:
-    s = resolve_surface(body)
-    start = pair(body, "start", None, MAX_COORD, ordered=False)
-    steps = integer(body, "steps", 100, 1, MAX_STEPS)
-    delay = number(body, "delay_ms", 20.0, 0.0, MAX_DELAY_MS) / 1000.0
-    chosen = body.get("optimizers")
-    if not isinstance(chosen, list) or not chosen:
-        raise BadRequest("tick at least one optimizer", "optimizers")
-    optimizers, seen = [], set()
-    for item in chosen:
-        if not isinstance(item, dict) or item.get("name") not in OPTIMIZERS:
-            name = item.get("name") if isinstance(item, dict) else item
-            raise BadRequest(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}",
-                             "optimizers")
-        name = item["name"]
-        if name in seen:
-            raise BadRequest(f"{name} is listed twice", "optimizers")
-        seen.add(name)
-        lr = number(item, "lr", REGISTRY[name].descent_lr, 1e-6, 100.0, field=f"lr.{name}",
-                    label=f"the learning rate of {REGISTRY[name].label}")
-        optimizers.append((name, lr))
-    return DescentRun(s, start, steps, optimizers, delay, time.monotonic())
 
 
 def race(run: DescentRun):
@@ -191,3 +169,27 @@ def race(run: DescentRun):
         if not walkers:
             break
     yield "end", {"results": results}
+
+
+def _parse_run(body: dict) -> DescentRun:
+    s = resolve_surface(body)
+    start = pair(body, "start", None, MAX_COORD, ordered=False)
+    steps = integer(body, "steps", 100, 1, MAX_STEPS)
+    delay = number(body, "delay_ms", 20.0, 0.0, MAX_DELAY_MS) / 1000.0
+    chosen = body.get("optimizers")
+    if not isinstance(chosen, list) or not chosen:
+        raise BadRequest("tick at least one optimizer", "optimizers")
+    optimizers, seen = [], set()
+    for item in chosen:
+        if not isinstance(item, dict) or item.get("name") not in OPTIMIZERS:
+            name = item.get("name") if isinstance(item, dict) else item
+            raise BadRequest(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}",
+                             "optimizers")
+        name = item["name"]
+        if name in seen:
+            raise BadRequest(f"{name} is listed twice", "optimizers")
+        seen.add(name)
+        lr = number(item, "lr", REGISTRY[name].descent_lr, 1e-6, 100.0, field=f"lr.{name}",
+                    label=f"the learning rate of {REGISTRY[name].label}")
+        optimizers.append((name, lr))
+    return DescentRun(s, start, steps, optimizers, delay, time.monotonic())

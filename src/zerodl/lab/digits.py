@@ -85,19 +85,6 @@ def mnist_like(image: np.ndarray) -> np.ndarray:
     return out
 
 
-def _resize_area(a: np.ndarray, H: int, W: int) -> np.ndarray:
-    """``a`` resized to (H, W): each output pixel is the mean of the input pixels it covers."""
-    h, w = a.shape
-    S = np.zeros((h + 1, w + 1))
-    S[1:, 1:] = a.cumsum(0).cumsum(1)     # integral image: any box sum in four look-ups
-    r0 = np.floor(np.arange(H) * h / H).astype(int)
-    r1 = np.maximum(r0 + 1, np.ceil(np.arange(1, H + 1) * h / H).astype(int))
-    c0 = np.floor(np.arange(W) * w / W).astype(int)
-    c1 = np.maximum(c0 + 1, np.ceil(np.arange(1, W + 1) * w / W).astype(int))
-    box = (S[r1][:, c1] - S[r0][:, c1] - S[r1][:, c0] + S[r0][:, c0])
-    return box / ((r1 - r0)[:, None] * (c1 - c0)[None, :])
-
-
 class DigitsLab:
     """The digit model the page talks to: loaded from a run, or trained here on request."""
 
@@ -118,9 +105,11 @@ class DigitsLab:
                 self.load_error = str(e)
 
     def stop(self) -> None:
+        """Ask a training run in the background to end at its next step."""
         self._stop.set()
 
     def status(self) -> dict:
+        """Which model is loaded (source, kind, test accuracy, CNN filters) and how training goes."""
         with self.lock:
             out = {"available": self.model is not None, "source": self.source,
                    "model": self.config.get("model") if self.config else None,
@@ -289,3 +278,16 @@ def _metrics_accuracy(run_dir: Path) -> float | None:
         return json.loads((run_dir / "metrics.json").read_text()).get("test_accuracy")
     except (OSError, ValueError):
         return None
+
+
+def _resize_area(a: np.ndarray, H: int, W: int) -> np.ndarray:
+    """``a`` resized to (H, W): each output pixel is the mean of the input pixels it covers."""
+    h, w = a.shape
+    S = np.zeros((h + 1, w + 1))
+    S[1:, 1:] = a.cumsum(0).cumsum(1)     # integral image: any box sum in four look-ups
+    r0 = np.floor(np.arange(H) * h / H).astype(int)
+    r1 = np.maximum(r0 + 1, np.ceil(np.arange(1, H + 1) * h / H).astype(int))
+    c0 = np.floor(np.arange(W) * w / W).astype(int)
+    c1 = np.maximum(c0 + 1, np.ceil(np.arange(1, W + 1) * w / W).astype(int))
+    box = (S[r1][:, c1] - S[r0][:, c1] - S[r1][:, c0] + S[r0][:, c0])
+    return box / ((r1 - r0)[:, None] * (c1 - c0)[None, :])

@@ -51,9 +51,11 @@ class Sin(Function):
     """y = sin(x): dy/dx = cos(x)."""
 
     def forward(self, x):
+        """sin(x) on the array."""
         return get_array_module(x).sin(x)
 
     def backward(self, gy):
+        """gy · cos(x)."""
         x, = self.inputs
         return gy * cos(x)
 
@@ -62,9 +64,11 @@ class Cos(Function):
     """y = cos(x): dy/dx = -sin(x)."""
 
     def forward(self, x):
+        """cos(x) on the array."""
         return get_array_module(x).cos(x)
 
     def backward(self, gy):
+        """-gy · sin(x)."""
         x, = self.inputs
         return -gy * sin(x)
 

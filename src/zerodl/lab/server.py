@@ -84,6 +84,7 @@ class LabServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
+        """The address to open in a browser (a loopback one when listening on every interface)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         if host in ("0.0.0.0", "[::]"):
             host = "127.0.0.1"
@@ -99,6 +100,7 @@ class LabServer(ThreadingHTTPServer):
         self.server_close()
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serve requests until ``close()`` (remembering that it runs, for ``close``)."""
         self._serving = True
         try:
             super().serve_forever(poll_interval)
@@ -123,18 +125,23 @@ def start_in_thread(host: str = "127.0.0.1", port: int = 0, **kwargs) -> LabServ
 
 # ---------------------------------------------------------------- the handler
 class Handler(BaseHTTPRequestHandler):
+    """One request: the Host check, the route, and a JSON, static or event-stream answer."""
+
     server: LabServer
     server_version = f"zerodl-lab/{__version__}"
     protocol_version = "HTTP/1.1"
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
 
     def do_GET(self):
+        """A GET: the page, its files, or a route of the API."""
         self._dispatch("GET")
 
     def do_POST(self):
+        """A POST: a route of the API with a JSON body."""
         self._dispatch("POST")
 
     def do_HEAD(self):
+        """HEAD is not served: 405."""
         self._send_json(405, {"error": "use GET or POST", "field": None})
 
     def _dispatch(self, method: str) -> None:
@@ -259,6 +266,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"event: {event}\ndata: {payload}\n\n".encode())
 
     def send_comment(self, text: str = "ping") -> None:
+        """An SSE comment line (a heartbeat the page ignores); raises OSError when the page has gone."""
         self.wfile.write(f": {text}\n\n".encode())
 
     def client_gone(self) -> bool:
@@ -270,12 +278,14 @@ class Handler(BaseHTTPRequestHandler):
             return True
 
     def log_message(self, format, *args):
+        """Log requests only with ``--verbose``."""
         if self.server.verbose:
             super().log_message(format, *args)
 
 
 # ---------------------------------------------------------------- routes
 def info(handler: Handler, body, query) -> dict:
+    """GET /api/info: version, functions, optimizers, datasets, limits and the digit model."""
     from .descent import functions_info, optimizers_info
     from .sessions import ACTIVATIONS, DATASETS, LIMITS
 
@@ -286,17 +296,20 @@ def info(handler: Handler, body, query) -> dict:
 
 
 def surface(handler: Handler, body, query) -> dict:
+    """POST /api/surface: f on a grid, -∇f arrows and contour levels."""
     from .descent import surface as compute
 
     return compute(body)
 
 
 def descent_create(handler: Handler, body, query) -> dict:
+    """POST /api/descent: check a race and queue it; the address of its event stream."""
     key, run = handler.server.descents.create(body)
     return {"run": key, "events": f"/api/descent/events?run={key}", "parsed": run.surface.parsed}
 
 
 def descent_events(handler: Handler, body, query) -> None:
+    """GET /api/descent/events: stream the queued race step by step."""
     from .descent import race
 
     run = handler.server.descents.take(query.get("run", ""))
@@ -316,10 +329,12 @@ def descent_events(handler: Handler, body, query) -> None:
 
 
 def network_start(handler: Handler, body, query) -> dict:
+    """POST /api/network/start: (re)start the tab's training session."""
     return handler.server.sessions.start(body)
 
 
 def network_events(handler: Handler, body, query) -> None:
+    """GET /api/network/events: the session's snapshots as they come, with heartbeats."""
     manager = handler.server.sessions
     session = manager.get(query.get("session", ""))
     handler.start_events()
@@ -346,22 +361,27 @@ def network_events(handler: Handler, body, query) -> None:
 
 
 def network_control(handler: Handler, body, query) -> dict:
+    """POST /api/network/control: pause, resume, reset, speed or stop a session."""
     return handler.server.sessions.control(body)
 
 
 def network_stop(handler: Handler, body, query) -> dict:
+    """POST /api/network/stop: the page's beacon as its tab goes away."""
     return handler.server.sessions.control({**body, "action": "stop"})
 
 
 def digits_model(handler: Handler, body, query) -> dict:
+    """GET /api/digits/model: which digit model is loaded, and training progress."""
     return handler.server.digits.status()
 
 
 def digits_predict(handler: Handler, body, query) -> dict:
+    """POST /api/digits/predict: a drawing in, ten probabilities out."""
     return handler.server.digits.predict(body)
 
 
 def digits_train(handler: Handler, body, query) -> dict:
+    """POST /api/digits/train: train an MLP on MNIST in the background."""
     return handler.server.digits.train(body)
 
 

@@ -66,25 +66,6 @@ def parse_config(body: dict) -> Config:
     return Config(dataset, noise, hidden, activation, optimizer, lr, batch_size, seed, speed)
 
 
-def _hidden_sizes(value) -> tuple[int, ...]:
-    if isinstance(value, str):
-        parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
-        if not all(p.isdigit() for p in parts):
-            raise BadRequest(f"hidden sizes must be whole numbers separated by commas, as 16, 16; "
-                             f"got {value!r}", "hidden")
-        value = [int(p) for p in parts]
-    if (not isinstance(value, (list, tuple))
-            or any(isinstance(v, bool) or not isinstance(v, int) for v in value)):
-        raise BadRequest(f"hidden sizes must be a list of whole numbers, got {value!r}", "hidden")
-    if not 1 <= len(value) <= LIMITS["hidden_layers"]:
-        raise BadRequest(f"use 1 to {LIMITS['hidden_layers']} hidden layers, got {len(value)}",
-                         "hidden")
-    if not all(1 <= v <= LIMITS["hidden_size"] for v in value):
-        raise BadRequest(f"each hidden layer has 1 to {LIMITS['hidden_size']} neurons, "
-                         f"got {list(value)}", "hidden")
-    return tuple(value)
-
-
 # ---------------------------------------------------------------- one training run
 class Trainer:
     """The dataset, the MLP, its optimizer and the loop's position; no threads here."""
@@ -149,6 +130,7 @@ class Trainer:
                 "boundary": b64_uint8(probs.reshape(GRID, GRID, self.classes))}
 
     def describe(self) -> dict:
+        """The dataset's points and labels, the map's window and the settings, for the page."""
         return {"points": finite_list(self.X), "labels": self.y.tolist(), "classes": self.classes,
                 "window": self.window, "config": asdict(self.config)}
 
@@ -175,11 +157,13 @@ class Session:
 
     # -- called by request threads
     def command(self, name: str, arg=None) -> None:
+        """Queue ``name`` (configure, reset, speed, pause, resume) for the session's thread."""
         with self.cond:
             self.commands.append((name, arg))
             self.cond.notify_all()
 
     def stop(self, reason: str) -> None:
+        """End the session's thread (the first ``reason`` given is kept)."""
         with self.cond:
             if not self.stopped:
                 self.stopped, self.stop_reason = True, reason
@@ -308,6 +292,7 @@ class SessionManager:
         return {"session": sid, **trainer.describe()}
 
     def get(self, sid: str) -> Session:
+        """The running session ``sid``; a 404 BadRequest when it has stopped or never was."""
         with self.lock:
             session = self.sessions.get(sid)
         if session is None or session.stopped:
@@ -330,16 +315,19 @@ class SessionManager:
         return {"session": sid, "action": action}
 
     def attach(self, session: Session) -> None:
+        """Count one more event stream watching ``session``."""
         with self.lock:
             session.clients += 1
             session.last_seen = time.monotonic()
 
     def detach(self, session: Session) -> None:
+        """Count one stream fewer (the reaper stops a session nobody watches)."""
         with self.lock:
             session.clients -= 1
             session.last_seen = time.monotonic()
 
     def stop_all(self) -> None:
+        """Stop every session and the reaper (the server is closing)."""
         self.closed.set()
         with self.lock:
             sessions = list(self.sessions.values())
@@ -347,6 +335,7 @@ class SessionManager:
             self._remove(session, "the lab server stopped")
 
     def running(self) -> int:
+        """How many sessions are running now."""
         with self.lock:
             return len(self.sessions)
 
@@ -371,3 +360,22 @@ def _session_id(body: dict) -> str:
     if not isinstance(sid, str) or not SESSION_ID.fullmatch(sid):
         raise BadRequest("session must be 8 to 64 letters, digits, '-' or '_'", "session")
     return sid
+
+
+def _hidden_sizes(value) -> tuple[int, ...]:
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
+        if not all(p.isdigit() for p in parts):
+            raise BadRequest(f"hidden sizes must be whole numbers separated by commas, as 16, 16; "
+                             f"got {value!r}", "hidden")
+        value = [int(p) for p in parts]
+    if (not isinstance(value, (list, tuple))
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in value)):
+        raise BadRequest(f"hidden sizes must be a list of whole numbers, got {value!r}", "hidden")
+    if not 1 <= len(value) <= LIMITS["hidden_layers"]:
+        raise BadRequest(f"use 1 to {LIMITS['hidden_layers']} hidden layers, got {len(value)}",
+                         "hidden")
+    if not all(1 <= v <= LIMITS["hidden_size"] for v in value):
+        raise BadRequest(f"each hidden layer has 1 to {LIMITS['hidden_size']} neurons, "
+                         f"got {list(value)}", "hidden")
+    return tuple(value)

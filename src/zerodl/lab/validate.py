@@ -20,6 +20,7 @@ class BadRequest(Exception):
         self.message, self.field, self.status, self.extra = message, field, status, extra
 
     def body(self) -> dict:
+        """The JSON answer: the message, the field it concerns, and any extra details."""
         return {"error": self.message, "field": self.field, **self.extra}
 
 

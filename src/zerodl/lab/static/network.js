@@ -1,0 +1,236 @@
+// The network panel: a small MLP learning a 2-D dataset on the server, its decision boundary
+// and its loss and accuracy streamed to the page as it trains.
+
+import { $, api, clearErrors, decodeBytes, fmt, hexToRgb, lab, showError } from './common.js';
+import { drawGridImage, lineChart, setupCanvas } from './charts.js';
+
+const CLASS_COLORS = ['#e8590c', '#1971c2', '#2b8a3e'].map(hexToRgb);
+
+export const network = {
+  panel: null, es: null, data: null, snapshot: null, opened: false,
+
+  init() {
+    this.panel = $('#panel-network');
+    const fields = {
+      '#net-dataset': 'dataset', '#net-noise': 'noise', '#net-hidden': 'hidden', '#net-activation': 'activation',
+      '#net-optimizer': 'optimizer', '#net-lr': 'lr', '#net-batch': 'batch_size', '#net-speed': 'speed',
+    };
+    for (const [sel, field] of Object.entries(fields)) $(sel).dataset.field = field;
+    this.buildOptimizerMenu();
+    lab.network.session = newSessionId();
+    $('#net-train').addEventListener('click', () => this.train());
+    $('#net-pause').addEventListener('click', () => this.control('pause'));
+    $('#net-reset').addEventListener('click', () => this.control('reset'));
+    $('#net-dataset').addEventListener('change', () => {
+      $('#net-noise').value = { spiral: 0.2, xor: 0.1, circles: 0.1 }[$('#net-dataset').value];
+      this.start(true);
+    });
+    for (const sel of ['#net-noise', '#net-hidden', '#net-activation', '#net-optimizer', '#net-lr', '#net-batch']) {
+      $(sel).addEventListener('change', () => this.start(true));
+    }
+    $('#net-speed').addEventListener('change', () => {
+      if (this.es) this.control('speed', { speed: Number($('#net-speed').value) });
+    });
+    $('#net-hidden').addEventListener('input', () => this.describeArchitecture());
+    this.describeArchitecture();
+    // The tab is going away: stop its training at once (the server would notice later anyway).
+    window.addEventListener('pagehide', () => this.goodbye());
+    window.addEventListener('beforeunload', () => this.goodbye());
+  },
+
+  // The optimizers come from the server's registry (/api/info), Adam chosen at first.
+  buildOptimizerMenu() {
+    const select = $('#net-optimizer');
+    for (const o of lab.info.optimizers) {
+      const option = document.createElement('option');
+      option.value = o.name;
+      option.textContent = o.label;
+      select.appendChild(option);
+    }
+    select.value = 'adam';
+  },
+
+  describeArchitecture() {
+    const hidden = $('#net-hidden').value.split(/[\s,]+/).filter(Boolean);
+    const classes = $('#net-dataset').value === 'spiral' ? 3 : 2;
+    $('#net-architecture').textContent = `2 → ${hidden.join(' → ')} → ${classes} (softmax)`;
+  },
+
+  settings() {
+    return {
+      session: lab.network.session,
+      dataset: $('#net-dataset').value,
+      noise: Number($('#net-noise').value),
+      hidden: $('#net-hidden').value,
+      activation: $('#net-activation').value,
+      optimizer: $('#net-optimizer').value,
+      lr: Number($('#net-lr').value),
+      batch_size: Number($('#net-batch').value),
+      speed: Number($('#net-speed').value),
+    };
+  },
+
+  open() {
+    this.opened = true;
+    this.start(true);
+  },
+
+  async start(paused) {
+    clearErrors(this.panel);
+    this.describeArchitecture();
+    try {
+      this.data = await api('/api/network/start', { ...this.settings(), paused });
+    } catch (err) {
+      showError(this.panel, err);
+      return false;
+    }
+    lab.network.history = [];
+    this.snapshot = null;
+    this.connect();
+    return true;
+  },
+
+  async train() {
+    // Settings changes restart the session paused, so a paused session has the current settings.
+    if (this.es && lab.network.status === 'paused') return this.control('resume');
+    return this.start(false);
+  },
+
+  async control(action, extra) {
+    clearErrors(this.panel);
+    try {
+      await api('/api/network/control', { session: lab.network.session, action, ...extra });
+    } catch (err) {
+      showError(this.panel, err);
+      if (err.field === 'session') this.start(true);
+    }
+  },
+
+  connect() {
+    if (this.es) return;
+    const es = (this.es = new EventSource(`/api/network/events?session=${encodeURIComponent(lab.network.session)}`));
+    es.addEventListener('hello', (e) => {
+      const d = JSON.parse(e.data);
+      lab.network.history = d.history;
+    });
+    es.addEventListener('state', (e) => this.update(JSON.parse(e.data)));
+    es.addEventListener('stopped', (e) => {
+      const d = JSON.parse(e.data);
+      es.close();
+      if (this.es === es) this.es = null;
+      // a failed run stays marked as failed; its reason says why
+      this.setStatus(lab.network.status === 'failed' ? 'failed' : 'stopped',
+                     `Stopped (${d.reason}). Press Train to start again.`);
+    });
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED && this.es === es) {
+        this.es = null;
+        this.setStatus('stopped', 'Disconnected from the server. Press Train to start again.');
+      }
+    };
+  },
+
+  update(snap) {
+    this.snapshot = snap;
+    const last = lab.network.history[lab.network.history.length - 1];
+    if (snap.step === 0) lab.network.history = [];
+    if (!last || last[0] !== snap.step || snap.step === 0) lab.network.history.push([snap.step, snap.loss, snap.accuracy]);
+    if (lab.network.history.length > 4000) lab.network.history.splice(0, lab.network.history.length - 4000);
+    Object.assign(lab.network, { step: snap.step, loss: snap.loss, accuracy: snap.accuracy, epoch: snap.epoch });
+    $('#net-step').textContent = snap.step.toLocaleString('en');
+    $('#net-epoch').textContent = snap.epoch;
+    $('#net-loss').textContent = fmt(snap.loss, 3);
+    const acc = $('#net-accuracy');
+    acc.textContent = snap.accuracy == null ? '–' : `${(snap.accuracy * 100).toFixed(1)}%`;
+    acc.dataset.value = snap.accuracy;
+    const words = {
+      running: 'Training…', paused: snap.step ? 'Paused.' : 'Ready: press Train.',
+      finished: `Finished: the lab stops at ${snap.max_steps.toLocaleString('en')} steps.`,
+      diverged: 'The loss became infinite: the learning rate is too large. Lower it and press Train.',
+      failed: `Training failed: ${snap.error || ''}`,
+    };
+    this.setStatus(snap.state, words[snap.state] || snap.state);
+    this.drawMap();
+    this.drawChart();
+  },
+
+  setStatus(state, text) {
+    lab.network.status = state;
+    const el = $('#network-status');
+    el.dataset.state = state === 'failed' || state === 'diverged' ? 'error' : state;
+    el.textContent = text;
+    // Train starts (or resumes a paused run), Pause pauses, Reset gives fresh weights.
+    $('#net-pause').disabled = state !== 'running';
+    $('#net-train').disabled = state === 'running';
+    $('#net-train').textContent = state === 'paused' && lab.network.step > 0 ? '▶ Resume' : '▶ Train';
+  },
+
+  drawMap() {
+    const canvas = $('#network-map');
+    const { ctx, w, h } = setupCanvas(canvas);
+    const snap = this.snapshot;
+    const data = this.data;
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, w, h);
+    if (!snap || !data || !snap.boundary) return;
+    const G = snap.grid;
+    const C = snap.classes;
+    const probs = decodeBytes(snap.boundary);
+    drawGridImage(ctx, G, 0, 0, w, h, (i, j) => {
+      const base = (i * G + j) * C;
+      let r = 0; let g = 0; let b = 0; let top = 0;
+      for (let c = 0; c < C; c++) {
+        const pr = probs[base + c] / 255;
+        top = Math.max(top, pr);
+        r += pr * CLASS_COLORS[c][0]; g += pr * CLASS_COLORS[c][1]; b += pr * CLASS_COLORS[c][2];
+      }
+      // Sure answers get deeper colours; unsure ones fade to white.
+      const mix = 0.18 + 0.5 * (top - 1 / C) / (1 - 1 / C);
+      return [255 + (r - 255) * mix, 255 + (g - 255) * mix, 255 + (b - 255) * mix];
+    });
+    const [lo, hi] = data.window;
+    const X = (x) => ((x - lo) / (hi - lo)) * w;
+    const Y = (y) => h - ((y - lo) / (hi - lo)) * h;
+    for (let k = 0; k < data.points.length; k++) {
+      const [x, y] = data.points[k];
+      const c = CLASS_COLORS[data.labels[k]];
+      ctx.beginPath();
+      ctx.arc(X(x), Y(y), 4.2, 0, 2 * Math.PI);
+      ctx.fillStyle = `rgb(${c[0]},${c[1]},${c[2]})`;
+      ctx.fill();
+      ctx.lineWidth = 1.2;
+      ctx.strokeStyle = '#fff';
+      ctx.stroke();
+    }
+  },
+
+  drawChart() {
+    const hist = lab.network.history;
+    const xmax = Math.max(10, hist.length ? hist[hist.length - 1][0] : 10);
+    const losses = hist.map((q) => q[1]).filter((v) => v != null && isFinite(v));
+    const hi = Math.max(0.5, ...losses) * 1.05;
+    lineChart($('#network-chart'), [
+      { color: '#d1495b', points: hist.map((q) => [q[0], q[1]]) },
+      { color: '#2e7d32', points: hist.map((q) => [q[0], q[2]]), axis: 'right' },
+    ], {
+      xmax, xlabel: 'step',
+      left: { lo: 0, hi },
+      right: { lo: 0, hi: 1, format: (t) => `${Math.round(t * 100)}%` },
+    });
+  },
+
+  goodbye() {
+    if (!this.opened || !lab.network.session) return;
+    const body = JSON.stringify({ session: lab.network.session });
+    if (navigator.sendBeacon) navigator.sendBeacon('/api/network/stop', body);
+    if (this.es) { this.es.close(); this.es = null; }
+    this.opened = false;
+  },
+};
+
+function newSessionId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
