@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -178,3 +179,66 @@ def test_gradcheck_skips_inputs_without_grad_and_needs_one(rng):
     assert only.input_index == 0 and only.ok and only.max_abs_error < 1e-8
     with pytest.raises(ValueError, match="no input has requires_grad=True"):
         gradcheck(lambda q: q * 2, c)
+
+
+# ---------------------------------------------------------------- float32 is warned about
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_numerical_gradient_warns_on_low_precision_data_and_names_it(dtype):
+    x = np.array([3.0, 4.0], dtype=dtype)
+    expected = rf"numerical_gradient: x is {np.dtype(dtype).name}.*float64"
+    with pytest.warns(UserWarning, match=expected) as record:
+        numerical_gradient(function_2, x)
+    assert record[0].filename == __file__  # points at the caller's line
+
+
+def test_numerical_gradient_in_float32_really_loses_digits():
+    """Why it warns: the book's h = 1e-4 in float32 gets the gradient of x0² + x1² wrong
+    in the third digit, where float64 is right to seven."""
+    point = np.array([3.0, 4.0])
+    with pytest.warns(UserWarning):
+        low = numerical_gradient(function_2, point.astype(np.float32))
+    high = numerical_gradient(function_2, point)
+    assert np.abs(low - [6.0, 8.0]).max() > 1e-3
+    assert np.abs(high - [6.0, 8.0]).max() < 1e-7
+
+
+def test_numerical_gradient_warns_when_f_computes_in_float32():
+    x = np.array([1.0, 2.0])
+    with pytest.warns(UserWarning, match=r"numerical_gradient: f\(x\) is float32"):
+        numerical_gradient(lambda a: np.float32((a ** 2).sum()), x)
+
+
+def test_numerical_diff_warns_on_float32_and_not_on_float64():
+    with pytest.warns(UserWarning, match=r"numerical_diff: x is float32.*use float64"):
+        numerical_diff(np.sin, np.float32(1.0))
+    with pytest.warns(UserWarning, match=r"numerical_diff: f\(x\) is float32"):
+        numerical_diff(lambda v: np.float32(v) ** 2, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        numerical_diff(np.sin, 1.0)
+        numerical_diff(np.sin, np.array([1.0, 2.0]))
+        numerical_gradient(function_2, np.array([3.0, 4.0]))
+
+
+class TwiceInFloat32(zd.Function):
+    """y = 2x, computed in float32 whatever x is (as a float32 model would)."""
+
+    def forward(self, x):
+        return (2 * x).astype(np.float32)
+
+    def backward(self, gy):
+        return gy * 2.0
+
+
+def test_gradcheck_warns_when_fn_computes_in_float32_whatever_its_inputs(rng):
+    x = zd.tensor(rng.standard_normal(4), requires_grad=True)
+    with pytest.warns(UserWarning, match=r"gradcheck: fn's output is float32.*float64") as record:
+        gradcheck(lambda t: TwiceInFloat32()(t), x, atol=1.0)
+    assert record[0].filename == __file__
+
+
+def test_gradcheck_of_float32_inputs_runs_in_float64_without_a_warning(rng):
+    x = zd.tensor(rng.uniform(0.5, 2.0, (2, 3)).astype(np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gradcheck(lambda t: t.log() * t, x)

@@ -11,6 +11,8 @@ differences in float64: the test every operation in zerodl passes.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,20 +26,25 @@ def numerical_diff(f: Callable, x, h: float = 1e-4, method: str = "central"):
 
     ``method="central"``: (f(x+h) - f(x-h)) / 2h, error O(h²).
     ``method="forward"``: (f(x+h) - f(x)) / h, error O(h).
-    Works elementwise when ``x`` is an array and ``f`` is elementwise.
+    Works elementwise when ``x`` is an array and ``f`` is elementwise. Warns
+    (``UserWarning``) when ``x`` or f's values are float32 or float16: their
+    rounding error over h swamps the difference; use float64.
     """
+    if method not in ("central", "forward"):
+        raise ValueError(f"numerical_diff: method must be 'central' or 'forward', got {method!r}")
+    f_plus = f(x + h)
+    _warn_if_low_precision("numerical_diff", ("x", x), ("f(x)", f_plus), h=h)
     if method == "central":
-        return (f(x + h) - f(x - h)) / (2 * h)
-    if method == "forward":
-        return (f(x + h) - f(x)) / h
-    raise ValueError(f"numerical_diff: method must be 'central' or 'forward', got {method!r}")
+        return (f_plus - f(x - h)) / (2 * h)
+    return (f_plus - f(x)) / h
 
 
 def numerical_gradient(f: Callable, x, h: float = 1e-4) -> np.ndarray:
     """∇f at ``x`` by central differences, one element at a time; ``x`` is any-shape array.
 
     ``f`` takes the array and returns a number. Each element is nudged by ±h in
-    place and restored exactly, so ``x`` is unchanged afterwards.
+    place and restored exactly, so ``x`` is unchanged afterwards. Warns
+    (``UserWarning``) when ``x`` or f's value is float32 or float16; use float64.
     """
     data = x.data if isinstance(x, Tensor) else x
     if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
@@ -47,19 +54,18 @@ def numerical_gradient(f: Callable, x, h: float = 1e-4) -> np.ndarray:
             "pass np.array(..., dtype=float)"
         )
     grad = np.zeros_like(data)
-    for index in np.ndindex(data.shape):  # any layout: views and transposes are nudged in place
+    for n, index in enumerate(np.ndindex(data.shape)):  # any layout: views are nudged in place
         original = data[index]
         data[index] = original + h
-        f_plus = float(_value(f(x)))
+        value = f(x)
+        if n == 0:
+            _warn_if_low_precision("numerical_gradient", ("x", data), ("f(x)", value), h=h)
+        f_plus = float(_value(value))
         data[index] = original - h
         f_minus = float(_value(f(x)))
         data[index] = original
         grad[index] = (f_plus - f_minus) / (2 * h)
     return grad
-
-
-def _value(y):
-    return y.item() if isinstance(y, Tensor) else y
 
 
 @dataclass
@@ -80,6 +86,8 @@ def gradient_errors(fn: Callable, *inputs, eps: float = 1e-6, atol: float = 1e-5
 
     Inputs are copied to float64. A non-scalar output is reduced to the scalar
     Σ v ⊙ fn(...) with a fixed random v, which checks every output at once.
+    Warns (``UserWarning``) when fn computes in float32 anyway (its output is
+    float32, e.g. a model with float32 parameters): make it compute in float64.
     """
     xs = [_float64_copy(x) for x in inputs]
     checked = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
@@ -88,6 +96,7 @@ def gradient_errors(fn: Callable, *inputs, eps: float = 1e-6, atol: float = 1e-5
     out = fn(*xs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    _warn_if_low_precision("gradcheck", ("fn's output", out), h=eps, stacklevel=_caller_level())
     rng = np.random.default_rng(seed)
     v = None if out.size == 1 else rng.standard_normal(out.shape)
 
@@ -120,6 +129,7 @@ def gradcheck(fn: Callable, *inputs, eps: float = 1e-6, atol: float = 1e-5,
     """True when autodiff gradients of ``fn`` match central differences in float64.
 
     Raises AssertionError naming the input, the worst element, and both values.
+    Inputs are copied to float64; fn computing in float32 anyway is warned about.
     """
     for r in gradient_errors(fn, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed):
         if not r.ok:
@@ -131,7 +141,37 @@ def gradcheck(fn: Callable, *inputs, eps: float = 1e-6, atol: float = 1e-5,
     return True
 
 
+def _caller_level() -> int:
+    """The stacklevel that points a warning at the code that called gradcheck or gradient_errors."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _float64_copy(x):
     if isinstance(x, Tensor) and x.dtype.kind == "f":
         return Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad)
     return x
+
+
+def _value(y):
+    return y.item() if isinstance(y, Tensor) else y
+
+
+def _warn_if_low_precision(function: str, *named_values, h: float, stacklevel: int = 3) -> None:
+    """One UserWarning when a ``(name, value)`` holds a float of fewer than 64 bits (an
+    array, a NumPy scalar or a Tensor): a difference over h = 1e-4 then keeps about 3
+    digits in float32."""
+    for what, value in named_values:
+        dtype = getattr(value, "dtype", None)
+        if dtype is None or np.dtype(dtype).kind != "f" or np.dtype(dtype).itemsize >= 8:
+            continue
+        eps = float(np.finfo(dtype).eps)
+        warnings.warn(
+            f"{function}: {what} is {np.dtype(dtype).name}; a difference over h={h:g} has a "
+            f"rounding error near {eps:.1e}/h = {eps / h:.0e} of the values, so most digits "
+            "are lost; use float64 (np.float64 arrays, zd.Tensor(x.astype(np.float64)))",
+            UserWarning, stacklevel=stacklevel,
+        )
+        return
