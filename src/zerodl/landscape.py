@@ -212,21 +212,6 @@ def iter_minimize(f, x0: Sequence[float], optimizer="sgd", lr: float = 0.1, step
     return _walk(fn, p, opt, gradient, steps)
 
 
-def _walk(fn, p, opt, gradient, steps: int) -> Iterator[DescentStep]:
-    for k in range(steps + 1):
-        with np.errstate(over="ignore", invalid="ignore"):
-            value, g = gradient(fn, p)
-        point = p.data.copy()
-        diverged = bool(not np.isfinite(value) or abs(value) > VALUE_BOUND
-                        or not np.all(np.abs(point) <= POINT_BOUND))
-        yield DescentStep(k, point, value, g, diverged)
-        if diverged or k == steps:
-            return
-        p.grad = Tensor(g.copy())
-        with np.errstate(over="ignore", invalid="ignore"):
-            opt.step()
-
-
 def resolve_function(f) -> Callable[[Tensor, Tensor], Tensor]:
     """The callable behind ``f``: a FUNCTIONS name, a Landscape, or a function of (x, y)."""
     entry = landscape_of(f)
@@ -267,35 +252,6 @@ def type_name(obj) -> str:
     return getattr(obj, "__name__", type(obj).__name__).lower()
 
 
-def _autodiff_gradient(fn, p) -> tuple[float, np.ndarray]:
-    p.grad = None
-    z = _scalar(fn(p[0], p[1]))
-    if z.requires_grad:
-        z.backward()
-    g = np.zeros(2) if p.grad is None else np.asarray(p.grad.data, dtype=np.float64)
-    return float(z.data), g
-
-
-def _numerical_gradient(fn, p) -> tuple[float, np.ndarray]:
-    def value(arr):
-        return float(_scalar(fn(Tensor(arr[0]), Tensor(arr[1]))).data)
-
-    with no_grad():
-        return value(p.data), numerical_gradient(value, p.data, h=1e-4)
-
-
-def _scalar(z) -> Tensor:
-    z = z if isinstance(z, Tensor) else Tensor(np.asarray(z, dtype=np.float64))
-    if z.size != 1:
-        raise ValueError(f"minimize: f(x, y) must return one number, got shape {z.shape}")
-    return z
-
-
-def _as_float64(v) -> Tensor:
-    return v if isinstance(v, Tensor) else Tensor(np.asarray(v, dtype=np.float64))
-
-
-# ---------------------------------------------------------------- meshes
 def grid(f, xlim: Sequence[float] | None = None, ylim: Sequence[float] | None = None,
          n: int = 101) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """X, Y, Z = f over an n×n mesh (``np.meshgrid`` layout: rows follow y).
@@ -326,6 +282,51 @@ def gradient_field(f, xlim: Sequence[float] | None = None, ylim: Sequence[float]
     U = np.zeros_like(X) if tx.grad is None else np.asarray(tx.grad.data, dtype=np.float64)
     V = np.zeros_like(Y) if ty.grad is None else np.asarray(ty.grad.data, dtype=np.float64)
     return X, Y, U, V
+
+
+# ---------------------------------------------------------------- helpers
+def _walk(fn, p, opt, gradient, steps: int) -> Iterator[DescentStep]:
+    """The steps of ``iter_minimize``: measure, yield, stop when diverged or done, update."""
+    for k in range(steps + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, g = gradient(fn, p)
+        point = p.data.copy()
+        diverged = bool(not np.isfinite(value) or abs(value) > VALUE_BOUND
+                        or not np.all(np.abs(point) <= POINT_BOUND))
+        yield DescentStep(k, point, value, g, diverged)
+        if diverged or k == steps:
+            return
+        p.grad = Tensor(g.copy())
+        with np.errstate(over="ignore", invalid="ignore"):
+            opt.step()
+
+
+def _autodiff_gradient(fn, p) -> tuple[float, np.ndarray]:
+    p.grad = None
+    z = _scalar(fn(p[0], p[1]))
+    if z.requires_grad:
+        z.backward()
+    g = np.zeros(2) if p.grad is None else np.asarray(p.grad.data, dtype=np.float64)
+    return float(z.data), g
+
+
+def _numerical_gradient(fn, p) -> tuple[float, np.ndarray]:
+    def value(arr):
+        return float(_scalar(fn(Tensor(arr[0]), Tensor(arr[1]))).data)
+
+    with no_grad():
+        return value(p.data), numerical_gradient(value, p.data, h=1e-4)
+
+
+def _scalar(z) -> Tensor:
+    z = z if isinstance(z, Tensor) else Tensor(np.asarray(z, dtype=np.float64))
+    if z.size != 1:
+        raise ValueError(f"minimize: f(x, y) must return one number, got shape {z.shape}")
+    return z
+
+
+def _as_float64(v) -> Tensor:
+    return v if isinstance(v, Tensor) else Tensor(np.asarray(v, dtype=np.float64))
 
 
 def _window(f, xlim, ylim):

@@ -1,19 +1,7 @@
 """The lab's web server: Python's ThreadingHTTPServer, a static page and a small JSON API.
 
-Routes (JSON in and out; streams are Server-Sent Events, ``text/event-stream``):
-
-    GET  /                          the page (static/index.html); /static/<file> its CSS and JS
-    GET  /api/info                  version, functions, optimizers, datasets, limits, digits model
-    POST /api/surface               f on a grid, -grad f arrows, contour levels
-    POST /api/descent               check a race and queue it -> {"run": id}
-    GET  /api/descent/events?run=   the race, step by step (SSE)
-    POST /api/network/start         (re)start the tab's training session -> the dataset's points
-    GET  /api/network/events?session=  its decision boundary, loss and accuracy (SSE)
-    POST /api/network/control       {"session", "action": pause|resume|reset|speed|stop}
-    POST /api/network/stop          the page's beacon when the tab goes away
-    GET  /api/digits/model          which digit model is loaded; training progress
-    POST /api/digits/predict        a drawing -> ten probabilities (+ CNN filters and feature maps)
-    POST /api/digits/train          train an MLP on MNIST for one epoch, in the background
+It serves the page (``GET /``, ``/static/<file>``) and the JSON API, whose routes
+are in ``routes.py``.
 
 Every request must name the server itself in its Host header (127.0.0.1:PORT,
 localhost:PORT or [::1]:PORT): a page on another site that rebinds its DNS
@@ -29,7 +17,6 @@ import select
 import socket
 import sys
 import threading
-import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -37,11 +24,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .. import __version__
+from .routes import ROUTES
 from .validate import BadRequest
 
 MAX_BODY = 64 * 1024
 DRAIN_LIMIT = 1024 * 1024
-HEARTBEAT = 5.0   # seconds between SSE comments, which also reveal a closed tab
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
                 ".js": "text/javascript; charset=utf-8", ".png": "image/png",
                 ".svg": "image/svg+xml"}
@@ -281,120 +268,3 @@ class Handler(BaseHTTPRequestHandler):
         """Log requests only with ``--verbose``."""
         if self.server.verbose:
             super().log_message(format, *args)
-
-
-# ---------------------------------------------------------------- routes
-def info(handler: Handler, body, query) -> dict:
-    """GET /api/info: version, functions, optimizers, datasets, limits and the digit model."""
-    from .descent import functions_info, optimizers_info
-    from .sessions import ACTIVATIONS, DATASETS, LIMITS
-
-    return {"version": __version__, "functions": functions_info(),
-            "optimizers": optimizers_info(), "datasets": list(DATASETS),
-            "activations": list(ACTIVATIONS), "network_limits": LIMITS,
-            "digits": handler.server.digits.status()}
-
-
-def surface(handler: Handler, body, query) -> dict:
-    """POST /api/surface: f on a grid, -∇f arrows and contour levels."""
-    from .descent import surface as compute
-
-    return compute(body)
-
-
-def descent_create(handler: Handler, body, query) -> dict:
-    """POST /api/descent: check a race and queue it; the address of its event stream."""
-    key, run = handler.server.descents.create(body)
-    return {"run": key, "events": f"/api/descent/events?run={key}", "parsed": run.surface.parsed}
-
-
-def descent_events(handler: Handler, body, query) -> None:
-    """GET /api/descent/events: stream the queued race step by step."""
-    from .descent import race
-
-    run = handler.server.descents.take(query.get("run", ""))
-    if run is None:
-        raise BadRequest("no such race (it ran already or expired): press Run again", "run",
-                         status=404)
-    handler.start_events()
-    try:
-        for event, data in race(run):
-            handler.send_event(event, data)
-            if event == "step" and run.delay:
-                time.sleep(run.delay)
-            if handler.server.closing.is_set():
-                return
-    except OSError:
-        return  # the page went away: nothing is left to compute
-
-
-def network_start(handler: Handler, body, query) -> dict:
-    """POST /api/network/start: (re)start the tab's training session."""
-    return handler.server.sessions.start(body)
-
-
-def network_events(handler: Handler, body, query) -> None:
-    """GET /api/network/events: the session's snapshots as they come, with heartbeats."""
-    manager = handler.server.sessions
-    session = manager.get(query.get("session", ""))
-    handler.start_events()
-    manager.attach(session)
-    try:
-        version, quiet_since = -1, time.monotonic()
-        handler.send_event("hello", session.hello())
-        while not handler.server.closing.is_set() and not handler.client_gone():
-            snapshot = session.wait(version, timeout=1.0)
-            if snapshot is not None:
-                version = snapshot["version"]
-                handler.send_event("state", snapshot)
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > HEARTBEAT:
-                handler.send_comment()
-                quiet_since = time.monotonic()
-            if session.stopped:
-                handler.send_event("stopped", {"reason": session.stop_reason})
-                return
-    except OSError:
-        return  # the tab closed: the manager stops the session when no stream is left
-    finally:
-        manager.detach(session)
-
-
-def network_control(handler: Handler, body, query) -> dict:
-    """POST /api/network/control: pause, resume, reset, speed or stop a session."""
-    return handler.server.sessions.control(body)
-
-
-def network_stop(handler: Handler, body, query) -> dict:
-    """POST /api/network/stop: the page's beacon as its tab goes away."""
-    return handler.server.sessions.control({**body, "action": "stop"})
-
-
-def digits_model(handler: Handler, body, query) -> dict:
-    """GET /api/digits/model: which digit model is loaded, and training progress."""
-    return handler.server.digits.status()
-
-
-def digits_predict(handler: Handler, body, query) -> dict:
-    """POST /api/digits/predict: a drawing in, ten probabilities out."""
-    return handler.server.digits.predict(body)
-
-
-def digits_train(handler: Handler, body, query) -> dict:
-    """POST /api/digits/train: train an MLP on MNIST in the background."""
-    return handler.server.digits.train(body)
-
-
-ROUTES = {
-    ("GET", "/api/info"): info,
-    ("POST", "/api/surface"): surface,
-    ("POST", "/api/descent"): descent_create,
-    ("GET", "/api/descent/events"): descent_events,
-    ("POST", "/api/network/start"): network_start,
-    ("GET", "/api/network/events"): network_events,
-    ("POST", "/api/network/control"): network_control,
-    ("POST", "/api/network/stop"): network_stop,
-    ("GET", "/api/digits/model"): digits_model,
-    ("POST", "/api/digits/predict"): digits_predict,
-    ("POST", "/api/digits/train"): digits_train,
-}
