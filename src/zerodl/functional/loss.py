@@ -7,9 +7,12 @@ gradient, as the chain rule says.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
+from ..autograd import Function, Tensor, apply, arrays_or_tensors, as_tensor
 from ..backend import get_array_module
-from .activation import _sigmoid_array, logsumexp_array, sigmoid, softmax
+from ..kernels import loss as fast_loss
+from .activation import Sigmoid, Softmax, logsumexp_array
+
+USE_FAST_KERNEL = True  # False: every backward runs the readable rule (slower, same numbers)
 
 
 class MSELoss(Function):
@@ -19,50 +22,49 @@ class MSELoss(Function):
     def forward(self, y, t):
         if y.shape != t.shape:
             raise ValueError(f"mse_loss: prediction {y.shape} and target {t.shape} differ in shape")
-        self.diff = y - t
-        return (self.diff ** 2).mean(dtype=y.dtype)
+        return ((y - t) ** 2).mean(dtype=y.dtype)
 
-    def backward(self, gl):
-        y, t = self.inputs
-        scale = 2.0 / max(y.size, 1)
-        if is_grad_enabled():  # create_graph: keep y in the graph for second derivatives
-            return (y - t.data) * (gl * scale), None
-        return gl * (self.diff * scale), None
+    def backward(self, gy):
+        gy, y, t = arrays_or_tensors(gy, *self.inputs)
+        return (y - t) * (gy * (2.0 / max(y.size, 1))), None
 
 
-class CrossEntropy(Function):
+class SoftmaxWithLoss(Function):
     """L = -(1/N) Σₙ log softmax(xₙ)[tₙ] for logits x (N, C): the book's Softmax-with-Loss
-    layer (ch. 5.6.3), fused.
+    layer (ch. 5.6.3), softmax and cross-entropy error in one; ``cross_entropy`` is
+    its function form (PyTorch's name).
 
     The loss goes through logsumexp, so logits (1000, 0) with label 1 give
     exactly 1000 (a log of a clipped probability would cap it near 16.1).
-    Backward: dL/dx = (softmax(x) - onehot(t)) / N, the famous clean gradient.
+    Backward: dL/dx = (y - onehot(t)) / N with y = softmax(x), the famous
+    clean gradient. ``t`` holds int labels (N,) or one-hot rows (N, C).
+
+    With ``fast`` (the default, ``USE_FAST_KERNEL``) a pass without create_graph
+    uses the book's in-place version on forward's y (``kernels/loss.py``); the
+    rule below is what create_graph records, and the test oracle.
     """
 
-    def forward(self, x, t):
-        n, c = _check_logits("cross_entropy", x, t)
-        xp = get_array_module(x)
-        log_p = x - logsumexp_array(x, axis=1)  # log softmax(x), as LogSoftmax computes it
-        self.p = xp.exp(log_p)  # softmax(x), kept for backward
-        if t.ndim == 1:
-            self.onehot = None
-            return -log_p[xp.arange(n), t].sum(dtype=x.dtype) / x.dtype.type(n)
-        self.onehot = t
-        return -(t * log_p).sum(dtype=x.dtype) / x.dtype.type(n)
+    def __init__(self, fast: bool | None = None):
+        self.fast = USE_FAST_KERNEL if fast is None else fast
 
-    def backward(self, gl):
-        x, t = self.inputs
-        n = x.shape[0]
-        if is_grad_enabled():  # create_graph: differentiate through softmax again
-            target = t.data if self.onehot is not None else _onehot(t.data, x.shape[1], x.dtype)
-            return (softmax(x, axis=1) - target) * (gl * (1.0 / n)), None
-        if self.onehot is not None:
-            gx = self.p - self.onehot
-        else:
-            gx = self.p.copy()
-            gx[get_array_module(gx).arange(n), t.data] -= 1
-        gx *= gl.data * x.dtype.type(1.0 / n)
-        return gx, None
+    def forward(self, x, t):
+        n, _ = _check_logits("cross_entropy", x, t)
+        xp = get_array_module(x)
+        log_y = x - logsumexp_array(x, axis=1)  # log softmax(x), as LogSoftmax computes it
+        self.y = xp.exp(log_y)  # the book's self.y: softmax(x), for backward
+        if t.ndim == 1:  # labels: pick each row's log-probability of its label
+            return -log_y[xp.arange(n), t].sum(dtype=x.dtype) / x.dtype.type(n)
+        return -(t * log_y).sum(dtype=x.dtype) / x.dtype.type(n)
+
+    def backward(self, gy):
+        gy, x, t = arrays_or_tensors(gy, *self.inputs)
+        if self.fast and not isinstance(gy, Tensor):
+            return fast_loss.softmax_with_loss_backward(self.y, t, gy), None
+        y = apply(Softmax(axis=1), x)  # recomputed from x: create_graph differentiates through it
+        return (y - _onehot_of(t, x)) * (gy / len(x)), None
+
+
+CrossEntropy = SoftmaxWithLoss  # the name of its function form, ``cross_entropy``
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -79,12 +81,40 @@ class BinaryCrossEntropyWithLogits(Function):
         losses = xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))
         return losses.mean(dtype=z.dtype)
 
-    def backward(self, gl):
-        z, t = self.inputs
-        scale = 1.0 / max(z.size, 1)
-        if is_grad_enabled():
-            return (sigmoid(z) - t.data) * (gl * scale), None
-        return gl * ((_sigmoid_array(z.data) - t.data) * scale), None
+    def backward(self, gy):
+        gy, z, t = arrays_or_tensors(gy, *self.inputs)
+        return (apply(Sigmoid(), z) - t) * (gy * (1.0 / max(z.size, 1))), None
+
+
+# ------------------------------------------------------------ functions
+def mse_loss(y, t) -> Tensor:
+    """Mean squared error: mean over all elements of (y - t)²."""
+    y = as_tensor(y)
+    return MSELoss()(y, _target(t, y))
+
+
+def cross_entropy(logits, t) -> Tensor:
+    """Softmax cross-entropy, mean over the batch (the book's SoftmaxWithLoss).
+    ``t``: int labels (N,) or one-hot (N, C)."""
+    logits = as_tensor(logits)
+    return SoftmaxWithLoss()(logits, _target(t, logits))
+
+
+def binary_cross_entropy_with_logits(z, t) -> Tensor:
+    """Binary cross-entropy of sigmoid(z) against targets t in [0, 1], mean, from logits."""
+    z = as_tensor(z)
+    return BinaryCrossEntropyWithLogits()(z, _target(t, z))
+
+
+# ------------------------------------------------------------ helpers
+def _target(t, like: Tensor):
+    """Targets are constants: keep integer labels integer, cast float targets to the logits' dtype."""
+    arr = t.data if isinstance(t, Tensor) else t
+    xp = get_array_module(like.data)
+    arr = xp.asarray(arr)
+    if arr.dtype.kind == "f" or arr.dtype.kind == "b":
+        arr = arr.astype(like.dtype, copy=False)
+    return Tensor(arr)
 
 
 def _check_logits(name, x, t):
@@ -109,40 +139,12 @@ def _check_logits(name, x, t):
     return n, c
 
 
-def _onehot(labels, num_classes, dtype):
+def _onehot_of(t, x):
+    """Targets ``t`` as one-hot rows like the logits ``x``: labels become rows, one-hot stays."""
+    if t.ndim == 2:
+        return t
+    labels = t.data if isinstance(t, Tensor) else t
     xp = get_array_module(labels)
-    out = xp.zeros((labels.shape[0], num_classes), dtype=dtype)
-    out[xp.arange(labels.shape[0]), labels] = 1
-    return out
-
-
-# ------------------------------------------------------------ functions
-def _target(t, like: Tensor):
-    """Targets are constants: keep integer labels integer, cast float targets to the logits' dtype."""
-    arr = t.data if isinstance(t, Tensor) else t
-    xp = get_array_module(like.data)
-    arr = xp.asarray(arr)
-    if arr.dtype.kind == "f" or arr.dtype.kind == "b":
-        arr = arr.astype(like.dtype, copy=False)
-    return Tensor(arr)
-
-
-def mse_loss(y, t) -> Tensor:
-    """Mean squared error: mean over all elements of (y - t)²."""
-    y = as_tensor(y)
-    return MSELoss()(y, _target(t, y))
-
-
-def cross_entropy(logits, t) -> Tensor:
-    """Softmax cross-entropy, mean over the batch. ``t``: int labels (N,) or one-hot (N, C)."""
-    logits = as_tensor(logits)
-    return CrossEntropy()(logits, _target(t, logits))
-
-
-def binary_cross_entropy_with_logits(z, t) -> Tensor:
-    """Binary cross-entropy of sigmoid(z) against targets t in [0, 1], mean, from logits."""
-    z = as_tensor(z)
-    return BinaryCrossEntropyWithLogits()(z, _target(t, z))
-
-
-SoftmaxWithLoss = CrossEntropy  # the book's name (ch. 5.6.3)
+    onehot = xp.zeros(x.shape, dtype=x.dtype)
+    onehot[xp.arange(labels.shape[0]), labels] = 1
+    return onehot
