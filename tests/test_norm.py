@@ -230,3 +230,129 @@ def test_dropout_gradient_with_a_fixed_seed_matches_central_differences(rng):
 def test_dropout_refuses_a_probability_outside_0_to_1(p):
     with pytest.raises(ValueError, match=r"dropout: p must satisfy 0 <= p < 1"):
         F.dropout(np.ones(3), p)
+
+
+# ---------------------------------------------------------------- the book's layers, by hand
+def book_batch_norm_train_step(x, gamma, beta, running_mean, running_var, momentum, eps):
+    """The book's BatchNormalization forward in training on (N, D), written out."""
+    mu = x.mean(axis=0)
+    xc = x - mu
+    var = np.mean(xc ** 2, axis=0)
+    std = np.sqrt(var + eps)
+    running_mean[...] = momentum * running_mean + (1 - momentum) * mu
+    running_var[...] = momentum * running_var + (1 - momentum) * var
+    return gamma * xc / std + beta
+
+
+def test_batch_normalization_with_the_books_conventions_matches_the_books_layer(rng):
+    gamma, beta = rng.uniform(0.5, 2, 4), rng.standard_normal(4)
+    ours_mean, ours_var = np.zeros(4), np.zeros(4)          # the book starts them at zeros
+    book_mean, book_var = np.zeros(4), np.zeros(4)
+    for _ in range(3):
+        x = rng.standard_normal((10, 4)) * 3 + 1
+        f = F.BatchNormalization(ours_mean, ours_var, training=True, momentum=0.9, eps=1e-7,
+                                 momentum_of="running", unbiased=False)
+        y = f(x, gamma, beta)
+        expected = book_batch_norm_train_step(x, gamma, beta, book_mean, book_var, 0.9, 1e-7)
+        np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(ours_mean, book_mean, rtol=1e-12)
+    np.testing.assert_allclose(ours_var, book_var, rtol=1e-12)
+    x = rng.standard_normal((3, 4))                         # train_flg=False: running statistics
+    y = F.BatchNormalization(ours_mean, ours_var, training=False, eps=1e-7)(x, gamma, beta)
+    np.testing.assert_allclose(y.data, gamma * (x - book_mean) / np.sqrt(book_var + 1e-7) + beta,
+                               rtol=1e-12)
+
+
+def test_batch_normalization_defaults_are_zerodls_and_pytorchs(rng):
+    x = rng.standard_normal((10, 4))
+    running_mean, running_var = np.zeros(4), np.ones(4)
+    F.BatchNormalization(running_mean, running_var)(x, np.ones(4), np.zeros(4))
+    np.testing.assert_allclose(running_mean, 0.1 * x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(running_var, 0.9 + 0.1 * x.var(axis=0, ddof=1), rtol=1e-12)
+
+
+def test_batch_normalization_driven_by_hand_on_images_is_per_channel(rng):
+    """On (N, C, H, W) the statistics are per channel (the book's code flattens to per pixel)."""
+    x = rng.standard_normal((4, 3, 2, 2)) * np.array([0.1, 1.0, 10.0])[None, :, None, None]
+    gamma, beta = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+    f = F.BatchNormalization(eps=1e-7)
+    y = f(x, gamma, beta)
+    np.testing.assert_allclose(y.data, reference_batch_norm(x, gamma, beta, eps=1e-7), atol=1e-12)
+    dout = rng.standard_normal(x.shape)
+    dx, dgamma, dbeta = f.backward_by_hand(dout)
+    xt, gt, bt = param(x), param(gamma), param(beta)
+    F.batch_norm(xt, gt, bt, None, None, training=True, eps=1e-7).backward(dout)
+    for by_hand, by_engine in [(dx, xt), (dgamma, gt), (dbeta, bt)]:
+        np.testing.assert_allclose(by_hand.data, by_engine.grad.data, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dbeta.data, dout.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(momentum_of="running", momentum=0.9,
+                                                  unbiased=False, eps=1e-7)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_normalization_options_pass_gradcheck(options, training, rng):
+    C = 3
+    running = (rng.standard_normal(C), rng.uniform(0.5, 2, C))
+
+    def fn(x, gamma, beta):
+        rm, rv = running[0].copy(), running[1].copy()
+        return F.BatchNormalization(rm, rv, training, **options)(x, gamma, beta)
+
+    assert gradcheck(fn, param(rng.standard_normal((5, C, 2))), param(rng.uniform(0.5, 2, C)),
+                     param(rng.standard_normal(C)))
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: F.BatchNormalization(momentum_of="book"), ["momentum_of", "'batch'", "'running'"]),
+    (lambda: F.BatchNormalization(momentum=1.5), ["momentum must be in [0, 1]"]),
+    (lambda: F.BatchNormalization()(np.zeros(3), np.ones(3), np.zeros(3)), ["(3,)", "reshape"]),
+])
+def test_batch_normalization_option_errors(call, words):
+    with pytest.raises(ValueError) as err:
+        call()
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_dropout_by_hand_inverted_by_default():
+    zd.manual_seed(3)
+    x = np.full((50, 40), 2.0)
+    f = F.Dropout(0.25)
+    y = f(x).data
+    assert set(np.unique(y)) == {0.0, 2.0 / 0.75}
+    dx = f.backward_by_hand(np.ones_like(x)).data
+    np.testing.assert_array_equal(dx, (y != 0) / 0.75)
+    np.testing.assert_array_equal(F.Dropout(0.25, training=False)(x).data, x)
+
+
+def test_dropout_with_the_books_convention_is_not_inverted():
+    """The book's Dropout: training multiplies by the 0/1 mask, evaluation by (1 - ratio)."""
+    zd.manual_seed(5)
+    x = np.full((200, 50), 3.0, np.float32)
+    f = F.Dropout(0.4, training=True, inverted=False)
+    y = f(x).data
+    assert set(np.unique(y)) == {0.0, 3.0} and y.dtype == np.float32
+    assert abs((y != 0).mean() - 0.6) < 0.01
+    np.testing.assert_array_equal(f.backward_by_hand(np.ones_like(x)).data, (y != 0))
+    e = F.Dropout(0.4, training=False, inverted=False)
+    np.testing.assert_allclose(e(x).data, 3.0 * 0.6, rtol=1e-6)
+    np.testing.assert_allclose(e.backward_by_hand(np.ones_like(x)).data, 0.6, rtol=1e-6)
+
+
+def test_dropout_the_same_seed_gives_the_same_mask_in_either_convention():
+    x = np.ones((6, 7))
+    zd.manual_seed(11)
+    inverted = F.Dropout(0.5)(x).data
+    zd.manual_seed(11)
+    book = F.Dropout(0.5, inverted=False)(x).data
+    np.testing.assert_array_equal(inverted, book * 2.0)
+
+
+def test_book_convention_dropout_passes_gradcheck(rng):
+    def fn(x):
+        zd.manual_seed(2)
+        return F.Dropout(0.3, inverted=False)(x)
+
+    assert gradcheck(fn, param(rng.standard_normal((4, 5))))
+    assert gradcheck(lambda x: F.Dropout(0.3, training=False, inverted=False)(x),
+                     param(rng.standard_normal((4, 5))))
