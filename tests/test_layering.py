@@ -23,7 +23,7 @@ LAYERS = [
                 "files", "npz"}),
     ("operations", {"functional", "numerical", "zerodl"}),
     ("building blocks", {"nn", "optim", "data", "io", "distributed", "gradcheck_cases",
-                         "checks", "extras"}),
+                         "checks"}),
     ("workflows", {"train", "viz", "landscape", "runs", "book"}),
     ("people", {"commands", "lab", "cli", "__main__"}),
 ]
