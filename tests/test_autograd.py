@@ -204,6 +204,17 @@ DOUBLE_BACKWARD = {
     "cross_entropy": lambda a: F.cross_entropy(a.reshape(1, -1), np.array([0])),
     "bce with logits": lambda a: F.binary_cross_entropy_with_logits(a, np.array([0.3, 0.6])),
     "mse_loss": lambda a: F.mse_loss(a * a, np.array([0.3, 0.6])),
+    # every rule is one rule for both passes: these run it on Tensors too
+    "sub neg": lambda a: -(a * a - a ** 3),
+    "sum axis": lambda a: (F.broadcast_to(a * a, (3, 2)) * a).sum(axis=0) * a,
+    "sum_to": lambda a: F.sum_to(F.broadcast_to(a * a, (3, 2)), (1, 2)) * a,
+    "reshape transpose": lambda a: (a * a).reshape(2, 1).T.reshape(2) * a,
+    "concat stack pad": lambda a: F.pad(F.concat([a * a, F.stack([a, a]).sum(axis=0)]), 1) ** 2,
+    "maximum minimum": lambda a: F.maximum(a * a, 1.0) * F.minimum(a, a * a),
+    "clip where": lambda a: F.clip(a * a, 0.6, 1.5) * F.where(a > 1.0, a * a, a),
+    "leaky_relu": lambda a: F.leaky_relu(a - 1.0, 0.2) * a,
+    "min": lambda a: F.min(a * a),
+    "batch_norm": lambda a: F.batch_norm((a * a * a).reshape(2, 1), None, None, None, None, True),
 }
 
 
@@ -419,6 +430,102 @@ def test_affine_layer_driven_by_hand_on_plain_arrays(rng):
     np.testing.assert_allclose(dX.data, dY @ W.T)
     np.testing.assert_allclose(dW.data, X.T @ dY)
     np.testing.assert_allclose(db.data, dY.sum(axis=0))
+
+
+def test_the_books_layers_by_their_names_are_the_functions_themselves():
+    assert F.Affine.__name__ == "Affine" and F.linalg.Linear is F.Affine
+    assert F.SoftmaxWithLoss.__name__ == "SoftmaxWithLoss" and F.loss.CrossEntropy is F.SoftmaxWithLoss
+    assert F.BatchNormalization.__name__ == "BatchNormalization"
+    assert F.norm.BatchNorm is F.BatchNormalization
+    assert F.Relu is F.ReLU and F.Mul is F.arithmetic.Mul and F.Add is F.arithmetic.Add
+    for layer in (F.Affine, F.Relu, F.Sigmoid, F.SoftmaxWithLoss, F.BatchNormalization,
+                  F.Dropout, F.Mul, F.Add):
+        assert issubclass(layer, zd.Function) and "book" in layer.__doc__
+    assert "MulLayer" in F.Mul.__doc__ and "AddLayer" in F.Add.__doc__
+
+
+def test_sigmoid_and_relu_layers_driven_by_hand(rng):
+    """The book's Sigmoid (dx = dout·(1 - y)·y) and Relu (dout where x > 0) layers."""
+    x, dout = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    sigmoid, relu = F.Sigmoid(), F.Relu()
+    y = sigmoid(x).data
+    np.testing.assert_allclose(y, 1 / (1 + np.exp(-x)), rtol=1e-12)
+    np.testing.assert_allclose(sigmoid.backward_by_hand(dout).data, dout * (1 - y) * y, rtol=1e-12)
+    relu(x)
+    np.testing.assert_array_equal(relu.backward_by_hand(dout).data, np.where(x > 0, dout, 0.0))
+
+
+def test_softmax_with_loss_layer_driven_by_hand(rng):
+    """The book's SoftmaxWithLoss (ch. 5.6.3): dx = (y - t) / N for dout = 1."""
+    x, t = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
+    layer = F.SoftmaxWithLoss()
+    loss = layer(x, t)
+    y = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    assert loss.item() == pytest.approx(-np.log(y[np.arange(4), t]).mean(), rel=1e-12)
+    dx, dt = layer.backward_by_hand(1.0)
+    np.testing.assert_allclose(dx.data, (y - np.eye(3)[t]) / 4, rtol=1e-12)
+    assert dt is None
+
+
+def test_by_hand_before_forward_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="call the Function first"):
+        F.Mul().backward_by_hand(1.0)
+
+
+def test_output_is_the_live_tensor_or_a_new_one_in_its_place():
+    x = leaf([0.5, 1.0])
+    f = F.arithmetic.Exp()
+    y = f(x)
+    assert f.output() is y
+    kept = y.data
+    del y
+    gc.collect()
+    y2 = f.output()  # the caller let y go: a Tensor around the same array, in the graph
+    assert y2.data is kept and y2.creator is f and y2.requires_grad
+    y2.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([0.5, 1.0]), rtol=1e-15)
+
+
+def test_a_dropped_output_is_still_differentiated_through_under_create_graph():
+    """d²/dx² exp(x) = exp(x): the rule's y must stay in the graph though nobody holds it."""
+    x = leaf([0.3, -0.7])
+    F.exp(x).sum().backward(create_graph=True)  # exp's output is gone when its rule runs
+    g = x.grad
+    x.grad = None
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([0.3, -0.7]), rtol=1e-15)
+
+
+def test_apply_gives_what_it_is_given():
+    a = np.array([0.0, 1.0])
+    y = zd.autograd.apply(F.arithmetic.Exp(), a)
+    assert isinstance(y, np.ndarray) and not isinstance(y, zd.Tensor)
+    np.testing.assert_allclose(y, np.exp(a))
+    t = leaf([0.0, 1.0])
+    yt = zd.autograd.apply(F.arithmetic.Exp(), t)
+    assert isinstance(yt, zd.Tensor) and yt.creator is not None
+
+
+def test_arrays_or_tensors_follows_the_grad_mode():
+    t = leaf([1.0])
+    with zd.no_grad():
+        a, = zd.autograd.arrays_or_tensors(t)
+    assert a is t.data
+    b, = zd.autograd.arrays_or_tensors(t)
+    assert b is t
+
+
+def test_sum_to_is_one_name_for_arrays_and_tensors(rng):
+    g = rng.standard_normal((2, 3, 4))
+    a = F.sum_to(g, (3, 1))
+    assert type(a) is np.ndarray
+    np.testing.assert_allclose(a, g.sum(axis=(0, 2)).reshape(3, 1), rtol=1e-12)
+    t = F.sum_to(zd.Tensor(g), (3, 1))
+    assert isinstance(t, zd.Tensor)
+    np.testing.assert_array_equal(t.data, a)
+    assert F.sum_to(g, (2, 3, 4)) is g
+    with pytest.raises(ValueError, match=r"sum_to: cannot sum shape \(3,\) to the larger"):
+        F.sum_to(np.ones(3), (2, 3))
 
 
 def test_hand_driven_node_refuses_after_the_engine_freed_it():
