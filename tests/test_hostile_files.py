@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import pickle
+import re
 import signal
 import struct
 import subprocess
@@ -86,17 +87,44 @@ def test_npz_whose_entry_inflates_far_past_its_header_is_refused_unread(tmp_path
     assert out["peak_mb"] < PEAK_LIMIT_MB
 
 
-def test_npz_whose_header_promises_more_than_the_limit_is_refused_unread(tmp_path):
-    """5 GiB of zeros, honestly described, in a 5 MB file: over the default 4 GiB limit."""
+@pytest.mark.parametrize("explicit", [False, True])
+def test_npz_whose_header_promises_more_than_the_limit_is_refused_unread(tmp_path, explicit):
+    """5 GiB of zeros, honestly described, in a 5 MB file: refused for inflating 1000x,
+    and (when a limit is given, which lifts that rule) for passing the 4 GiB limit."""
     n = 5 << 30
     path = npz_with(tmp_path, craft.inflating("W.npy", craft.npy_header((n,), "|u1"), n))
-    out = measured("from zerodl import io\nio.load(args[0])", path)
+    call = "io.load(args[0], max_bytes=io.MAX_LOAD_BYTES)" if explicit else "io.load(args[0])"
+    out = measured(f"from zerodl import io\n{call}", path)
     assert out["error"] == "FileTooLargeError"
     assert str(path) in out["message"] and "'W.npy'" in out["message"]
-    assert f"holds {n} uint8 = {n:,} bytes" in out["message"]
-    assert f"{io.MAX_LOAD_BYTES:,}-byte limit" in out["message"]
+    if explicit:
+        assert f"holds {n} uint8 = {n:,} bytes" in out["message"]
+        assert f"{io.MAX_LOAD_BYTES:,}-byte limit" in out["message"]
+    else:
+        inflated = n + len(craft.npy_header((n,), "|u1"))
+        assert re.search(rf"stored bytes to {inflated:,} \(1,\d\d\dx, more than 200x\)",
+                         out["message"]), out["message"]
+        assert "compression bomb" in out["message"]
     assert "max_bytes=" in out["message"] and "ZERODL_MAX_LOAD_BYTES" in out["message"]
     assert out["peak_mb"] < PEAK_LIMIT_MB
+
+
+def test_npz_entry_inflating_a_thousandfold_is_refused_without_an_explicit_limit(tmp_path):
+    """2 GiB of zeros under an honest header in a 2 MB model.npz: only its ratio gives it away."""
+    n = (2 << 30) // 4
+    path = npz_with(tmp_path, craft.inflating("0.W.npy", craft.npy_header((n,)), n * 4))
+    out = measured("from zerodl import io\nio.load(args[0])", path)
+    assert out["error"] == "FileTooLargeError"
+    assert "entry '0.W.npy' would inflate from" in out["message"]
+    assert out["peak_mb"] < PEAK_LIMIT_MB
+
+
+def test_compressed_npz_of_real_data_loads_whatever_its_ratio_below_the_floor(tmp_path, rng):
+    weights = rng.standard_normal((300, 300)).astype(np.float32)
+    np.savez_compressed(tmp_path / "w.npz", W=weights, mask=np.zeros((1000, 1000), np.float32))
+    back = io.load(tmp_path / "w.npz")                  # mask: 4 MB from about 4 KB, under 64 MiB
+    np.testing.assert_array_equal(back["W"], weights)
+    assert back["mask"].shape == (1000, 1000) and not back["mask"].any()
 
 
 @pytest.mark.parametrize("how", ["load_model", "max_bytes", "environment"])

@@ -20,8 +20,9 @@ recorded in the safetensors metadata); a damaged or truncated file raises
 
 Loading reads no more than the file's own headers promise, and never more
 than ``max_bytes`` of arrays (default ``MAX_LOAD_BYTES``, 4 GiB, or
-``$ZERODL_MAX_LOAD_BYTES``): a small file that would inflate to gigabytes is
-refused before it is read, with ``FileTooLargeError``.
+``$ZERODL_MAX_LOAD_BYTES``); without an explicit limit, no compressed entry
+may inflate more than ``npz.MAX_INFLATION`` (200) times. A small file that
+would inflate to gigabytes is refused before it is read, with ``FileTooLargeError``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy as np
 
 from .backend import as_numpy
 from .files import WriteError, atomic_write
-from .npz import MAX_RECORD_BYTES, TooLarge, read_npz
+from .npz import MAX_INFLATION, MAX_RECORD_BYTES, TooLarge, read_npz
 from .optional import MissingExtra
 
 __all__ = ["save", "load", "save_model", "load_model", "budget_for", "atomic_write",
@@ -86,7 +87,9 @@ def load(path, max_bytes: int | None = None) -> dict:
     """Read a file written by ``save`` (or any ``.npz`` of arrays) back into its nested dict.
 
     At most ``max_bytes`` bytes of arrays are read (default ``MAX_LOAD_BYTES``
-    or ``$ZERODL_MAX_LOAD_BYTES``), each no larger than its header promises.
+    or ``$ZERODL_MAX_LOAD_BYTES``), each no larger than its header promises;
+    without either, no compressed entry of over 64 MiB may inflate more than
+    200 times (a bomb: only near-constant data compresses so well).
     Raises ``CorruptFileError`` (a ValueError) naming the file when it is
     truncated or damaged, its subclass ``FileTooLargeError`` when it holds
     more than ``max_bytes``; FileNotFoundError when it does not exist.
@@ -101,7 +104,8 @@ def load(path, max_bytes: int | None = None) -> dict:
             if path.suffix == ".safetensors":
                 arrays, header = _read_safetensors(f, limit)
             else:
-                arrays, header = _read_npz(f, limit)
+                arrays, header = _read_npz(f, limit, explicit=max_bytes is not None
+                                           or bool(os.environ.get("ZERODL_MAX_LOAD_BYTES")))
             if header is None:  # a plain .npz of arrays, or foreign .safetensors
                 return dict(arrays)
             used: set = set()
@@ -209,10 +213,10 @@ def _write_npz(f, arrays: dict, header: dict) -> None:
         zf.writestr(_META + ".json", json.dumps(header))
 
 
-def _read_npz(f, limit: int):
-    arrays, header = read_npz(f, limit, record=_META + ".json",
-                              listed=lambda h: _array_names(_checked_record(h)["tree"]))
-    return arrays, header
+def _read_npz(f, limit: int, explicit: bool):
+    return read_npz(f, limit, record=_META + ".json",
+                    listed=lambda h: _array_names(_checked_record(h)["tree"]),
+                    max_inflation=None if explicit else MAX_INFLATION)
 
 
 # ---------------------------------------------------------------- the record

@@ -6,6 +6,9 @@ entry's ``.npy`` header first and checks, before reading any data, that
 
 - the entry holds exactly what the header promises (shape x itemsize bytes),
 - the arrays together stay within ``max_bytes``,
+- with ``max_inflation``, no compressed entry of more than ``INFLATION_FLOOR``
+  bytes inflates more than that many times (weights compress about 1.1x;
+  only near-constant data, or a bomb, reaches deflate's 1000x),
 - the array holds numbers, not Python objects (nothing is ever unpickled),
 - the zip announces no more than ``MAX_ENTRIES`` entries, each name once;
 
@@ -26,10 +29,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["read_npz", "TooLarge", "MAX_ENTRIES", "MAX_RECORD_BYTES"]
+__all__ = ["read_npz", "TooLarge", "MAX_ENTRIES", "MAX_RECORD_BYTES", "MAX_INFLATION",
+           "INFLATION_FLOOR"]
 
 MAX_ENTRIES = 100_000        # zip entries: each costs memory before anything is read
 MAX_RECORD_BYTES = 64 << 20  # a JSON entry beside the arrays
+MAX_INFLATION = 200          # inflated / compressed bytes of one entry, when asked to check
+INFLATION_FLOOR = 64 << 20   # entries inflating to less are never refused for their ratio
 _NPY_HEADER_BYTES = 10_000   # NumPy's own limit for a .npy header
 _CHUNK = 16 << 20
 
@@ -39,7 +45,8 @@ class TooLarge(ValueError):
 
 
 def read_npz(f, max_bytes: int, record: str | None = None,
-             listed: Callable[[object], set] | None = None) -> tuple[dict, object]:
+             listed: Callable[[object], set] | None = None,
+             max_inflation: int | None = None) -> tuple[dict, object]:
     """The arrays of the open ``.npz`` file ``f`` by entry name (``W.npy`` gives ``W``),
     and the JSON of its entry named ``record`` (None when there is none).
 
@@ -76,14 +83,15 @@ def read_npz(f, max_bytes: int, record: str | None = None,
             name = info.filename[:-4]
             if allowed is not None and name not in allowed:
                 raise ValueError(f"entry {info.filename!r} is not in the file's record")
-            arrays[name] = _read_npy(zf, info, room, max_bytes)
+            arrays[name] = _read_npy(zf, info, room, max_bytes, max_inflation)
             room -= arrays[name].nbytes
     return arrays, header
 
 
-def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, room: int, limit: int) -> np.ndarray:
-    """The array of one .npy entry: its header is checked against the entry's size and
-    against ``room`` (bytes left of ``limit``) before any of its data is read."""
+def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, room: int, limit: int,
+              max_inflation: int | None) -> np.ndarray:
+    """The array of one .npy entry: its header is checked against the entry's size, its
+    compressed size and ``room`` (bytes left of ``limit``) before any of its data is read."""
     entry = info.filename
     with zf.open(info) as fp:
         dtype, shape, fortran, offset = _npy_header(fp, entry)
@@ -92,6 +100,7 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, room: int, limit: int)
         if offset + nbytes != info.file_size:
             raise ValueError(f"entry {entry!r}: its .npy header promises {what} = {nbytes:,} "
                              f"bytes of data, but the entry holds {info.file_size - offset:,}")
+        _check_inflation(info, max_inflation)
         if nbytes > room:
             raise TooLarge(f"entry {entry!r} holds {what} = {nbytes:,} bytes, more than the "
                            f"{max(room, 0):,} left of the {limit:,}-byte limit for one load")
@@ -107,6 +116,17 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, room: int, limit: int)
         if fp.read(1):  # reaching the end is also what checks the CRC-32
             raise ValueError(f"entry {entry!r} holds more than its header promises")
     return buf.view(dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _check_inflation(info: zipfile.ZipInfo, max_inflation: int | None) -> None:
+    if (max_inflation is None or info.compress_type == zipfile.ZIP_STORED
+            or info.file_size <= INFLATION_FLOOR):
+        return
+    if info.file_size > max_inflation * max(info.compress_size, 1):
+        raise TooLarge(
+            f"entry {info.filename!r} would inflate from {info.compress_size:,} stored bytes to "
+            f"{info.file_size:,} ({info.file_size // max(info.compress_size, 1):,}x, more than "
+            f"{max_inflation}x): a compression bomb, or data far more repetitive than weights")
 
 
 def _npy_header(fp, entry: str):
