@@ -49,7 +49,7 @@ def draw_graph(output: Tensor, show_values: bool = True) -> str:
         if id(fn) in seen_f:
             continue
         seen_f.add(id(fn))
-        if getattr(fn, "_freed", False):
+        if getattr(fn, "inputs", ()) is None:  # backward() freed this node
             freed = True
             lines.append(f'  f{id(fn)} [label="{type(fn).__name__} (freed)", shape=box, '
                          'style=dashed];')
