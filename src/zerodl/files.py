@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 __all__ = ["atomic_write", "temporary_file", "commit", "remove_stale_temps",
            "WriteError", "STALE_TEMP_SECONDS"]
@@ -104,14 +104,14 @@ def temporary_file(path, operation: str = "write") -> Iterator[BinaryIO]:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.zerodl-{_HOST}-{os.getpid()}-",
                                    suffix=".tmp", dir=folder)
     except OSError as e:
-        raise _write_error(e, operation, path) from e
+        _raise_write_error(e, operation, path)
     os.close(fd)  # reopened by name, so that ``f.name`` is the path ``commit`` renames
     try:
         with open(tmp, "r+b") as f:
             yield f
     except OSError as e:
         _unlink(tmp)
-        raise _write_error(e, operation, path) from e
+        _raise_write_error(e, operation, path)
     except BaseException:
         _unlink(tmp)
         raise
@@ -189,17 +189,15 @@ def _alive(pid: int) -> bool:
 def _unlink(path) -> bool:
     try:
         os.unlink(path)
-    except FileNotFoundError:
+    except OSError:  # gone already, or a read-only folder where nothing was written
         return False
-    except OSError:
-        return False  # a read-only folder: nothing could have been written there either
     return True
 
 
-def _write_error(e: OSError, operation: str, path: Path) -> OSError:
-    """``e`` as a WriteError with the cause and the fix, or ``e`` itself for other errors."""
+def _raise_write_error(e: OSError, operation: str, path: Path) -> NoReturn:
+    """Raise ``e`` as a WriteError with the cause and the fix, or as it is for other errors."""
     if e.errno not in _CAUSES:
-        return e
+        raise e
     folder = path.parent if str(path.parent) else Path(".")
     what, fix = (s.format(folder=folder, path=path) for s in _CAUSES[e.errno])
     kept = "the old file is unchanged" if path.exists() else "nothing was written"
@@ -207,4 +205,4 @@ def _write_error(e: OSError, operation: str, path: Path) -> OSError:
                f"{kept}. Fix: {fix}.")
     error = WriteError(e.errno, message)
     error.filename = str(path)
-    return error
+    raise error from e
