@@ -20,8 +20,8 @@ class Add(Function):
         return x + y
 
     def backward(self, gy):
-        gy, x, y = arrays_or_tensors(gy, *self.inputs)
-        need_x, need_y = self.needs_input_grad  # no arithmetic: gy itself goes on to both
+        x, y = self.inputs  # no arithmetic: gy itself goes on to both, as it came
+        need_x, need_y = self.needs_input_grad
         return (sum_to(gy, x.shape) if need_x else None,
                 sum_to(gy, y.shape) if need_y else None)
 

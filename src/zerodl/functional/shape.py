@@ -214,14 +214,14 @@ def sum_to(x, shape):
     operation's backward ends with it. An array (NumPy or CuPy) gives an array,
     a Tensor a Tensor, so backward rules use it on either.
     """
-    shape = tuple(shape)
-    if not _is_array(x):
-        x = as_tensor(x)
-    if x.shape == shape:
+    if getattr(x, "shape", None) == shape:  # nothing was broadcast: the usual case in a rule
         return x
+    shape = tuple(shape)
     if isinstance(x, Tensor):
-        return SumTo(shape)(x)
-    return _summed_to(x, shape)
+        return x if x.shape == shape else SumTo(shape)(x)
+    if _is_array(x):
+        return _summed_to(x, shape)
+    return sum_to(as_tensor(x), shape)
 
 
 def _is_array(x) -> bool:
