@@ -175,19 +175,16 @@ class Dropout:
         self.f = None
 
     def forward(self, x, train_flg=True):
-        keep = 1.0 - self.dropout_ratio  # a Python float: a float32 x stays float32
-        if not train_flg:
-            return x * keep
-        self.f = _dropout_function(self.dropout_ratio)
-        return self.f(x).data * keep
+        self.f = _dropout_function(self.dropout_ratio, train_flg)
+        return self.f(x).data
 
     def backward(self, dout):
-        return self.f.backward_by_hand(dout).data * (1.0 - self.dropout_ratio)
+        return self.f.backward_by_hand(dout).data
 
     @property
     def mask(self):
         """Which units the last training forward kept (True) or dropped (False)."""
-        return None if self.f is None else self.f.mask != 0
+        return None if self.f is None or not self.f.training else self.f.mask != 0
 
 
 class BatchNormalization:
@@ -223,8 +220,6 @@ class BatchNormalization:
             self.running_var = np.zeros(C)
         self.f = _batch_norm_function(train_flg, self.running_mean, self.running_var,
                                       self.momentum, self.eps)
-        if train_flg:
-            _update_running(x, self.running_mean, self.running_var, self.momentum)
         return self.f(x, self.gamma, self.beta).data
 
     def backward(self, dout):
@@ -299,24 +294,16 @@ def _pooling_function(pool_h, pool_w, stride, pad):
     return F.Pooling(pool_h, pool_w, stride=stride, pad=pad)
 
 
-def _dropout_function(ratio):
-    """zerodl's Dropout Function; it rescales by 1/(1 - ratio), which the layer undoes."""
-    return F.Dropout(ratio)
+def _dropout_function(ratio, train_flg):
+    """zerodl's Dropout Function with the book's convention (not inverted)."""
+    return F.Dropout(ratio, train_flg, inverted=False)
 
 
 def _batch_norm_function(train_flg, running_mean, running_var, momentum, eps):
-    """zerodl's BatchNormalization Function: batch statistics in training, the running ones at test."""
-    stats = None if train_flg else (running_mean, running_var)
-    return F.BatchNormalization(stats, None, 1.0 - momentum, eps)
-
-
-def _update_running(x, running_mean, running_var, momentum):
-    """running = momentum·running + (1 - momentum)·batch, with the batch's biased variance."""
-    axes = (0,) + tuple(range(2, x.ndim))
-    running_mean *= momentum
-    running_mean += (1.0 - momentum) * x.mean(axis=axes)
-    running_var *= momentum
-    running_var += (1.0 - momentum) * x.var(axis=axes)
+    """zerodl's BatchNormalization Function with the book's conventions: momentum on the
+    running estimate, the biased batch variance, the caller's running arrays updated in place."""
+    return F.BatchNormalization(running_mean, running_var, train_flg, momentum, eps,
+                                momentum_of="running", unbiased=False)
 
 
 def _needs_grad(x):
