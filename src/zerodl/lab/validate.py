@@ -24,15 +24,6 @@ class BadRequest(Exception):
         return {"error": self.message, "field": self.field, **self.extra}
 
 
-def _present(body: dict, key: str, default, field: str | None, label: str | None):
-    """(``body[key]`` or ``default``, the field to name, the label to show); an error when both are None."""
-    field, label = field or key, label or key
-    value = body.get(key, default)
-    if value is None:
-        raise BadRequest(f"{label} is missing", field)
-    return value, field, label
-
-
 def number(body: dict, key: str, default, lo: float, hi: float, field: str | None = None,
            label: str | None = None) -> float:
     """``body[key]`` as a finite float in [lo, hi] (``default`` when absent; None = required)."""
@@ -84,3 +75,12 @@ def b64_uint8(a) -> str:
     """Values in [0, 1] as base64 bytes 0..255: a compact image for the page's canvases."""
     a = np.clip(np.nan_to_num(np.asarray(a, dtype=np.float64)), 0.0, 1.0)
     return base64.b64encode(np.round(a * 255).astype(np.uint8).tobytes()).decode("ascii")
+
+
+def _present(body: dict, key: str, default, field: str | None, label: str | None):
+    """(``body[key]`` or ``default``, the field to name, the label to show); an error when both are None."""
+    field, label = field or key, label or key
+    value = body.get(key, default)
+    if value is None:
+        raise BadRequest(f"{label} is missing", field)
+    return value, field, label
