@@ -10,6 +10,7 @@ operation is written; the graph walk itself is in ``zerodl.autograd``.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -147,9 +148,7 @@ class Tensor:
         freed as it is walked unless ``retain_graph=True``; ``create_graph=True``
         records the backward pass too, for higher-order derivatives.
         """
-        from .autograd import backward  # the graph walk lives one module up, beside Function
-
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        _graph_walk()(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
@@ -187,6 +186,14 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
         # On the GPU a kernel fills the scalar in: no host-to-device copy, which would wait for the GPU
         return _wrap(xp.full((), x, dtype=like.data.dtype))
     return _wrap(_to_array(x))
+
+
+@functools.cache
+def _graph_walk():
+    """``zerodl.autograd.backward``, found on first use: autograd imports this module."""
+    from .autograd import backward
+
+    return backward
 
 
 def _to_array(data, dtype=None):
