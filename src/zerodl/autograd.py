@@ -306,21 +306,6 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
                 f._free()
 
 
-def _as_grad(gx, x: Tensor):
-    """A backward rule's gradient for input ``x`` as a Tensor (None stays None).
-
-    Rules may return plain arrays when no graph is recorded (the fast path); an
-    array takes a float ``x``'s dtype, so a float32 graph stays float32 whatever
-    precision a rule computed in, and a number or 0-d array takes it too.
-    """
-    if gx is None or isinstance(gx, Tensor):
-        return gx
-    if not getattr(gx, "ndim", 0):
-        return as_tensor(gx, x)
-    dtype = x.data.dtype
-    return _wrap(gx if gx.dtype == dtype or dtype.kind != "f" else gx.astype(dtype))
-
-
 # ---------------------------------------------------------------- helpers of Function
 _NO_GRADS = tuple((False,) * n for n in range(8))
 
@@ -364,6 +349,21 @@ def _name_in_errors(f: Function) -> str:
 
 # ---------------------------------------------------------------- helpers of backward
 _call_order = itertools.count()  # breaks ties between Functions of one generation
+
+
+def _as_grad(gx, x: Tensor):
+    """A backward rule's gradient for input ``x`` as a Tensor (None stays None).
+
+    Rules may return plain arrays when no graph is recorded (the fast path); an
+    array takes a float ``x``'s dtype, so a float32 graph stays float32 whatever
+    precision a rule computed in, and a number or 0-d array takes it too.
+    """
+    if gx is None or isinstance(gx, Tensor):
+        return gx
+    if not getattr(gx, "ndim", 0):
+        return as_tensor(gx, x)
+    dtype = x.data.dtype
+    return _wrap(gx if gx.dtype == dtype or dtype.kind != "f" else gx.astype(dtype))
 
 
 def _seed_gradient(output: Tensor, grad) -> Tensor:

@@ -156,21 +156,6 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-def _wrap(array) -> Tensor:
-    """A Tensor around an operation's result, without __init__'s checks (hot path)."""
-    if not hasattr(array, "shape") or isinstance(array, np.generic):
-        array = np.asarray(array)
-    t = Tensor.__new__(Tensor)
-    t.data = array
-    t.grad = None
-    t.requires_grad = False
-    t.creator = None
-    t.generation = 0
-    t.name = None
-    t._retain_grad = False
-    return t
-
-
 def as_tensor(x, like: Tensor | None = None) -> Tensor:
     """Return ``x`` as a Tensor; a number or 0-d array takes ``like``'s float dtype.
 
@@ -186,6 +171,21 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
         # On the GPU a kernel fills the scalar in: no host-to-device copy, which would wait for the GPU
         return _wrap(xp.full((), x, dtype=like.data.dtype))
     return _wrap(_to_array(x))
+
+
+def _wrap(array) -> Tensor:
+    """A Tensor around an operation's result, without __init__'s checks (hot path)."""
+    if not hasattr(array, "shape") or isinstance(array, np.generic):
+        array = np.asarray(array)
+    t = Tensor.__new__(Tensor)
+    t.data = array
+    t.grad = None
+    t.requires_grad = False
+    t.creator = None
+    t.generation = 0
+    t.name = None
+    t._retain_grad = False
+    return t
 
 
 @functools.cache
