@@ -9,7 +9,7 @@ import pytest
 
 import zerodl as zd
 import zerodl.functional as F
-from zerodl.checks import CASES
+from zerodl.gradcheck_cases import CASES
 from zerodl.numerical import gradcheck
 
 

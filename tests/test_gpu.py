@@ -21,8 +21,8 @@ import zerodl.functional as F
 from zerodl import io, nn, optim
 from zerodl.autograd import Tensor
 from zerodl.backend import as_numpy, device_of, to_device
-from zerodl.checks import CASES
 from zerodl.data import MNIST, DataLoader
+from zerodl.gradcheck_cases import CASES
 from zerodl.nn.models import MLP, SimpleConvNet
 from zerodl.train import evaluate, fit, load_checkpoint
 

@@ -22,8 +22,7 @@ LAYERS = [
     ("engine", {"autograd", "backend", "kernels", "tensors", "random", "memory", "optional",
                 "files", "npz"}),
     ("operations", {"functional", "numerical", "zerodl"}),
-    ("building blocks", {"nn", "optim", "data", "io", "distributed", "gradcheck_cases",
-                         "checks"}),
+    ("building blocks", {"nn", "optim", "data", "io", "distributed", "gradcheck_cases"}),
     ("workflows", {"train", "viz", "landscape", "runs", "book"}),
     ("people", {"commands", "lab", "cli", "__main__"}),
 ]

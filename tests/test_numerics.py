@@ -10,7 +10,7 @@ import pytest
 
 import zerodl as zd
 import zerodl.functional as F
-from zerodl.checks import CASES
+from zerodl.gradcheck_cases import CASES
 
 
 def leaf(values, dtype=np.float64) -> zd.Tensor:

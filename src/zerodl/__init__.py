@@ -39,6 +39,6 @@ def __getattr__(name):
     import importlib
 
     if name in {"nn", "optim", "data", "train", "io", "landscape", "viz", "lab", "cli",
-                "distributed"}:
+                "distributed", "runs", "book"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'zerodl' has no attribute {name!r}")
