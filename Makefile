@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DATA   ?= $(if $(ZERODL_DATA),$(ZERODL_DATA),$(abspath ../shared/data))
 PYTEST_FLAGS ?=
 
-.PHONY: run test test-slow lint bench bench-quick gradcheck browser clean
+.PHONY: run test test-slow lint docs bench bench-quick gradcheck browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[plot,io,test,dev,lab-test,bench,dist]"
+	$(BIN)/python -m pip install -q -e ".[plot,io,test,dev,docs,lab-test,bench,dist]"
 	touch $@
 
 $(VENV)/.bench-deps: pyproject.toml | $(BIN)/python
@@ -42,6 +42,10 @@ test: lint browser
 test-slow: $(VENV)/.test-deps
 	ZERODL_DATA=$(DATA) $(BIN)/python -m pytest -q -m slow $(PYTEST_FLAGS)
 
+# The API reference from the docstrings (pdoc) into build/api; fails on a broken link.
+docs: $(VENV)/.test-deps
+	$(BIN)/python docs/build_api.py --out build/api
+
 # The web lab's tests drive Debian's chromium; install it where we may (root, apt).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
@@ -58,4 +62,4 @@ bench-quick: $(VENV)/.bench-deps
 	ZERODL_DATA=$(DATA) $(BIN)/python -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs build .pytest_cache .ruff_cache

@@ -64,7 +64,7 @@ _CAUSES = {
 class WriteError(OSError):
     """A file could not be written (disk full, read-only or missing folder, no permission).
 
-    ``errno`` and ``filename`` are those of the failure; the message names the
+    Its errno and filename attributes are those of the failure; the message names the
     operation, the file, the cause and the fix, and says the old file is intact.
     """
 
