@@ -12,13 +12,15 @@ validation set (the book watches the test set this way).
 Where to read what:
 
     loop.py          fit and evaluate: the loop over epochs and batches
-    history.py       History (what fit measured) and TrainingInterrupted (Ctrl-C)
+    history.py       History (what fit measured, a table), TrainingInterrupted (Ctrl-C)
+                     and DivergedError (a loss or parameter became inf or nan)
+    progress.py      the live bar and the one line per epoch that fit shows
     checkpoints.py   save_checkpoint, load_checkpoint, checkpoint_epoch
 """
 
 from .checkpoints import CHECKPOINT_FORMAT, checkpoint_epoch, load_checkpoint, save_checkpoint
-from .history import History, TrainingInterrupted
+from .history import DivergedError, History, TrainingInterrupted
 from .loop import evaluate, fit
 
-__all__ = ["fit", "evaluate", "History", "TrainingInterrupted", "save_checkpoint",
+__all__ = ["fit", "evaluate", "History", "TrainingInterrupted", "DivergedError", "save_checkpoint",
            "load_checkpoint", "checkpoint_epoch", "CHECKPOINT_FORMAT"]

@@ -23,10 +23,10 @@ def save_checkpoint(path, model, optimizer, scheduler, loader, history: History)
 
     meta = {
         "format": CHECKPOINT_FORMAT,
-        "epoch": len(history),
+        "epoch": history.epoch[-1] if len(history) else 0,  # fit saves whole epochs only
         "history": history.to_dict(),
         "rng": zrandom.get_state(),
-        "loader_rng": _loader_state(loader),
+        "loader_rng": loader_state(loader),
     }
     state = {
         "model": model.state_dict(),
@@ -54,7 +54,7 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None) ->
         scheduler.load_state_dict(state["scheduler"])
     zrandom.set_state(meta["rng"])
     if loader is not None and meta.get("loader_rng") is not None:
-        _set_loader_state(loader, meta["loader_rng"])
+        set_loader_state(loader, meta["loader_rng"])
     return History.from_dict(meta["history"])
 
 
@@ -65,7 +65,7 @@ def checkpoint_epoch(path) -> int:
     return int(io.load(path)["meta"]["epoch"])
 
 
-def _loader_state(loader):
+def loader_state(loader):
     """Where the loader's shuffling stands (None for a loader without a state)."""
     if hasattr(loader, "state_dict"):
         return loader.state_dict()
@@ -73,7 +73,8 @@ def _loader_state(loader):
     return {"generator": gen.bit_generator.state} if isinstance(gen, np.random.Generator) else None
 
 
-def _set_loader_state(loader, state) -> None:
+def set_loader_state(loader, state) -> None:
+    """Put back a state from ``loader_state``."""
     if hasattr(loader, "load_state_dict"):
         loader.load_state_dict(state)
     elif isinstance(getattr(loader, "generator", None), np.random.Generator):
