@@ -12,6 +12,7 @@ validation set (the book watches the test set this way).
 Where to read what:
 
     loop.py          fit and evaluate: the loop over epochs and batches
+    totals.py        mean loss and accuracy over the batches of a pass
     history.py       History (what fit measured, a table), TrainingInterrupted (Ctrl-C)
                      and DivergedError (a loss or parameter became inf or nan)
     progress.py      the live bar and the one line per epoch that fit shows

@@ -23,6 +23,7 @@ from ..backend import device_of, get_array_module, to_device
 from .checkpoints import load_checkpoint, loader_state, save_checkpoint, set_loader_state
 from .history import DivergedError, History, TrainingInterrupted
 from .progress import bar, epoch_line, print_line
+from .totals import Totals
 
 ON_NAN = ("raise", "stop", "continue")
 
@@ -198,7 +199,7 @@ def evaluate(model, loader, loss_fn: Callable | None = None, *, metric: str | No
     was_training = getattr(model, "training", True)
     model.eval()
     device = _model_device(model)
-    totals = _Totals(metric)
+    totals = Totals(metric)
     batches = bar(loader, bool(progress), desc, _length(loader))
     try:
         with no_grad():
@@ -240,7 +241,7 @@ class _Run:
     def train_epoch(self, loader, epoch, epochs, limit, on_nan, on_step) -> _EpochResult:
         """One pass over ``loader`` (at most ``limit`` updates)."""
         start = time.perf_counter()
-        totals = _Totals(self.metric)
+        totals = Totals(self.metric)
         length = _length(loader)
         total = length if limit is None or length is None else min(length, limit)
         batches = bar(loader, self.show_bar, _desc(epoch, epochs), total)
@@ -310,48 +311,6 @@ class _Run:
             if value is not None and not math.isfinite(value):
                 return (what, value)
         return None
-
-
-class _Totals:
-    """Sums over the batches of one pass: loss × batch size, right answers, samples.
-
-    Averages weighted by batch size are exact over the whole set. The accuracy
-    is dropped at the first batch whose targets are not classes (regression).
-    """
-
-    def __init__(self, metric: str | None):
-        self.loss, self.correct, self.n = 0.0, 0, 0
-        self.has_accuracy = metric == "accuracy"
-
-    def add(self, y, t, loss: float | None) -> None:
-        size = len(t)
-        self.n += size
-        if loss is not None:
-            self.loss += loss * size
-        if self.has_accuracy:
-            hits = _correct(y, t)
-            if hits is None:
-                self.has_accuracy = False
-            else:
-                self.correct += hits
-
-    def means(self, comm, empty: str):
-        """(mean loss, accuracy or None); with a data-parallel ``comm``, over every rank's
-        samples. ``empty``: the error when there were no samples."""
-        loss, correct, n = self.loss, int(self.correct), self.n
-        if comm is not None and comm.size > 1:
-            loss, correct, n = comm.sum([loss, correct, n])
-            correct, n = round(correct), round(n)
-        if n == 0:
-            raise ValueError(empty)
-        return loss / n, (correct / n if self.has_accuracy else None)
-
-    def postfix(self) -> dict:
-        """The running numbers for a progress bar (this process's batches)."""
-        out = {"loss": f"{self.loss / self.n:.4f}"}
-        if self.has_accuracy:
-            out["acc"] = f"{int(self.correct) / self.n:.2%}"
-        return out
 
 
 # ------------------------------------------------------------ helpers
@@ -431,28 +390,6 @@ def _length(loader) -> int | None:
         return len(loader)
     except TypeError:
         return None
-
-
-def _correct(y, t):
-    """How many rows of output ``y`` pick the right class; None when ``t`` is not a class target.
-
-    Integer labels (N,) are compared with argmax over classes (with a single
-    output column: the sign of the logit); one-hot targets (N, C) with their own
-    argmax. Float targets of any other shape mean regression: no accuracy.
-    The count stays where ``y`` is (a NumPy integer, or a 0-d CuPy array);
-    ``int()`` reads it.
-    """
-    y = y.data if isinstance(y, Tensor) else y
-    t = t.data if isinstance(t, Tensor) else t
-    t = get_array_module(y).asarray(t)
-    if y.ndim != 2:
-        return None
-    if t.dtype.kind in "iub" and t.ndim == 1:
-        pred = (y[:, 0] > 0).astype(t.dtype) if y.shape[1] == 1 else y.argmax(axis=1)
-        return (pred == t).sum()
-    if t.ndim == 2 and t.shape == y.shape and y.shape[1] > 1:
-        return (y.argmax(axis=1) == t.argmax(axis=1)).sum()
-    return None
 
 
 def _interrupted(checkpoint, epoch, done, epochs, history) -> TrainingInterrupted:
