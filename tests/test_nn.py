@@ -62,6 +62,70 @@ def test_sequential_names_layers_by_position():
     assert [type(m).__name__ for m in net] == ["Linear", "ReLU", "Linear", "Sigmoid"]
 
 
+def test_replacing_a_layer_keeps_its_place_in_forward_and_state_dict():
+    x = np.array([[1.0, -2.0]], np.float32)
+    for replace in ("add_module", "setitem", "negative index"):
+        net = nn.Sequential(nn.Linear(2, 2, bias=False), nn.ReLU(), nn.Linear(2, 1, bias=False))
+        net[0].W.data[...] = np.eye(2)
+        net[2].W.data[...] = [[1.0], [1.0]]
+        if replace == "add_module":
+            net.add_module("1", nn.Identity())
+        elif replace == "setitem":
+            net[1] = nn.Identity()
+        else:
+            net[-2] = nn.Identity()
+        assert [name for name, _ in net.named_children()] == ["0", "1", "2"], replace
+        assert isinstance(net[1], nn.Identity) and len(net) == 3
+        # Linear -> Identity -> Linear: 1 + (-2) = -1; the old order would have applied ReLU last (0)
+        assert net(x).data.tolist() == [[-1.0]], replace
+    assert list(net.state_dict()) == ["0.W", "2.W"]
+
+
+def test_reassigning_a_parameter_keeps_its_place():
+    m = Block()
+    m.W = nn.Parameter(np.zeros((2, 3), np.float32))
+    assert [n for n, _ in m.named_parameters()][:3] == ["W", "b", "inner.W"]
+    assert list(m.state_dict())[:3] == ["W", "b", "count"]
+    m.inner = nn.Linear(3, 4)
+    assert [n for n, _ in m.named_children()] == ["inner", "heads"]
+
+
+def test_sequential_setitem_refuses_a_missing_index_or_a_non_module():
+    net = nn.Sequential(nn.ReLU(), nn.Tanh())
+    with pytest.raises(IndexError, match="no layer 2 to replace; it has 2 layers"):
+        net[2] = nn.ReLU()
+    with pytest.raises(TypeError, match="must be a Module, got function"):
+        net[0] = F.relu
+
+
+def test_forward_hooks_see_every_layers_output_and_can_be_removed():
+    zd.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2), nn.Sigmoid())
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    outputs = []
+    handles = [layer.register_forward_hook(lambda m, inputs, y: outputs.append((m, inputs, y.data)))
+               for layer in net if isinstance(layer, nn.Sigmoid)]
+    y = net(x)
+    assert [m for m, _, _ in outputs] == [net[1], net[3]]
+    np.testing.assert_array_equal(outputs[0][2], net[1](net[0](x)).data)
+    np.testing.assert_array_equal(outputs[1][2], y.data)
+    assert outputs[1][1][0] is not None and len(outputs[1][1]) == 1   # the positional inputs
+    for h in handles:
+        h.remove()
+    outputs.clear()
+    net(x)
+    assert outputs == []
+
+
+def test_a_forward_hook_may_replace_the_output_and_works_as_a_context_manager():
+    layer = nn.ReLU()
+    with layer.register_forward_hook(lambda m, inputs, y: y * 2):
+        assert layer(np.array([-1.0, 3.0])).data.tolist() == [0.0, 6.0]
+    assert layer(np.array([-1.0, 3.0])).data.tolist() == [0.0, 3.0]
+    with pytest.raises(TypeError, match="hook must be callable"):
+        layer.register_forward_hook("print")
+
+
 def test_reassigning_or_deleting_an_attribute_unregisters_it():
     m = Block()
     m.W = None

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import array_of, as_numpy, device_name, get_array_module, to_device
+from .hooks import RemovableHandle
 
 
 class Parameter(Tensor):
@@ -67,6 +68,7 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value) -> None:
@@ -76,13 +78,20 @@ class Module:
             )
         if isinstance(value, (list, tuple)) and value and all(isinstance(m, Module) for m in value):
             value = ModuleList(value)
-        self._forget(name)
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            registry = self._parameters
         elif isinstance(value, Module):
-            self._modules[name] = value
+            registry = self._modules
         elif name in self.__dict__.get("_buffer_names", ()) and value is not None:
-            self._buffers[name] = _check_buffer(name, value)
+            registry, value = self._buffers, _check_buffer(name, value)
+        else:
+            registry = None
+        # A replacement keeps its place (as in PyTorch): Sequential's order is its forward.
+        for other in (self._parameters, self._modules, self._buffers):
+            if other is not registry:
+                other.pop(name, None)
+        if registry is not None:
+            registry[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -113,7 +122,10 @@ class Module:
         setattr(self, name, param)
 
     def add_module(self, name: str, module: Module) -> None:
-        """``self.<name> = module`` for names that are not identifiers (Sequential's "0", "1", …)."""
+        """``self.<name> = module`` for names that are not identifiers (Sequential's "0", "1", …).
+
+        An existing name keeps its place: the new module replaces the old one there.
+        """
         if not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
         setattr(self, name, module)
@@ -280,7 +292,35 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
+        return output
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every forward of this module; return a
+        handle whose ``remove()`` takes it off (also usable as ``with handle:``).
+
+        ``inputs`` is the tuple of positional arguments. A hook that returns
+        something other than None replaces the output. The way to look inside a
+        network, as PyTorch's hook of the same name; the book's activation
+        histograms (ch. 6.2.2) keep each layer's output::
+
+            outputs = []
+            for layer in model.layers:
+                if isinstance(layer, nn.Sigmoid):
+                    layer.register_forward_hook(lambda m, inputs, y: outputs.append(y.data))
+            model(x)
+        """
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: the hook must be callable, got "
+                            f"{type(hook).__name__}")
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
 
     def extra_repr(self) -> str:
         """The text inside this module's parentheses in ``repr`` (its settings)."""
@@ -329,6 +369,16 @@ class Sequential(Module):
         if isinstance(i, slice):
             return Sequential(*mods[i])
         return mods[i]
+
+    def __setitem__(self, i: int, module: Module) -> None:
+        """Replace layer ``i`` in its place: ``net[1] = nn.Tanh()`` (its name and order stay)."""
+        names = list(self._modules)
+        try:
+            name = names[i]
+        except (IndexError, TypeError):
+            raise IndexError(f"Sequential: no layer {i!r} to replace; it has {len(names)} layers "
+                             f"(indices 0..{len(names) - 1} or negative ones)") from None
+        self.add_module(name, module)
 
     def __len__(self) -> int:
         return len(self._modules)
