@@ -1,9 +1,13 @@
-"""Figures render headless with the right axes, lines and legends, and are not blank."""
+"""Figures render headless with the right axes, lines and legends, and are not blank; they are
+pyplot's figures (plt.show, fig.show), draw into the user's Axes with ax=, and graphs draw
+themselves."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +17,16 @@ pytest.importorskip("matplotlib")
 
 import zerodl as zd  # noqa: E402
 from zerodl import landscape, viz  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """pyplot keeps every figure until it is closed: start and end each test with none."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield
+    plt.close("all")
 
 
 def pixels(fig) -> np.ndarray:
@@ -223,3 +237,204 @@ def test_render_says_what_to_install_without_graphviz(tmp_path, monkeypatch):
         viz.render("digraph { a -> b }", tmp_path / "g.png")
     assert (tmp_path / "g.dot").read_text() == "digraph { a -> b }"
     assert not (tmp_path / "g.png").exists()
+
+
+# ---------------------------------------------------------------- figures behave like pyplot's
+def test_a_plot_is_a_pyplot_figure_that_plt_show_finds():
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    fig = viz.plot_activations(["relu"])
+    assert isinstance(fig, Figure)
+    assert plt.get_fignums() == [fig.number] and plt.gcf() is fig
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # Agg may say it cannot show
+        fig.show()                                     # does not raise under Agg
+
+
+def test_saving_under_agg_releases_the_figure_so_loops_do_not_pile_up(tmp_path):
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # pyplot warns past 20 open figures
+        for i in range(25):
+            fig = viz.plot_activations(["sigmoid"], path=tmp_path / f"{i}.png")
+    assert plt.get_fignums() == []
+    assert len(list(tmp_path.glob("*.png"))) == 25
+    assert fig.axes[0].get_title() == "sigmoid"        # the returned figure is whole
+    fig.show()                                         # and still quietly "shows" under Agg
+    fig.savefig(tmp_path / "again.png")
+    assert (tmp_path / "again.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_backend_that_cannot_start_gives_an_off_screen_figure(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    def broken(*args, **kwargs):
+        raise ImportError("no Qt binding")
+
+    monkeypatch.setattr(plt, "figure", broken)
+    with pytest.warns(UserWarning, match="no Qt binding"):
+        fig = viz.plot_gradient_field("bowl", n=5)
+    assert_drawn(fig)
+
+
+# ---------------------------------------------------------------- ax=: drawing into your axes
+def subplots(*args, **kwargs):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def test_plot_gradient_field_draws_into_the_given_axes():
+    fig, (left, right) = subplots(1, 2)
+    assert viz.plot_gradient_field("bowl", (-1, 1), (-1, 1), n=5, ax=right) is fig
+    (q,) = [c for c in right.collections if type(c).__name__ == "Quiver"]
+    np.testing.assert_allclose(q.U, -2 * q.XY[:, 0])
+    assert not left.collections and len(fig.axes) == 2       # nothing else was touched
+
+
+def test_plot_surface_needs_a_3d_axes():
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    ax = fig.add_subplot(1, 2, 2, projection="3d")
+    assert viz.plot_surface("bowl", n=11, ax=ax) is fig
+    (wire,) = ax.collections
+    assert type(wire).__name__ == "Line3DCollection" and ax.get_zlabel() == "f(x, y)"
+    with pytest.raises(ValueError, match="projection='3d'"):
+        viz.plot_surface("bowl", ax=fig.add_subplot(1, 2, 1))
+
+
+def test_plot_trajectories_into_one_axes_or_one_per_path():
+    runs = book_runs()
+    fig, ax = subplots()
+    viz.plot_trajectories(runs, "elongated", ax=ax)
+    paths = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    np.testing.assert_allclose(paths[0].get_xdata(), runs[0].points[:, 0])
+    fig, axes = subplots(2, 2)
+    assert viz.plot_trajectories(runs, "elongated", layout="grid", ax=axes) is fig
+    assert [a.get_title() for a in axes.flat] == ["SGD (lr=0.95)", "Momentum (lr=0.1)",
+                                                  "AdaGrad (lr=1.5)", "Adam (lr=0.3)"]
+    assert fig._suptitle is None                             # the user's figure keeps its title
+    with pytest.raises(ValueError, match="4 Axes"):
+        viz.plot_trajectories(runs, "elongated", layout="grid", ax=axes[0])
+
+
+def test_plot_activations_into_one_axes_per_name():
+    fig, axes = subplots(1, 2)
+    viz.plot_activations(["sigmoid", "relu"], ax=axes)
+    x, y = axes[0].get_lines()[0].get_data()
+    _, dy = axes[0].get_lines()[1].get_data()
+    np.testing.assert_allclose(dy, y * (1 - y), atol=1e-12)
+    _, relu = axes[1].get_lines()[0].get_data()
+    np.testing.assert_allclose(relu, np.maximum(x, 0))
+    _, one = subplots()
+    assert viz.plot_activations(["tanh"], ax=one).axes == [one]
+    with pytest.raises(ValueError, match="3 Axes"):
+        viz.plot_activations(["step", "tanh", "relu"], ax=axes)
+
+
+def test_plot_difference_error_into_the_given_axes():
+    fig, ax = subplots()
+    viz.plot_difference_error(ax=ax)
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "step h"
+    forward = ax.get_lines()[0]
+    e = viz.difference_errors()
+    np.testing.assert_allclose(forward.get_ydata(), e["forward"][e["forward"] > 0])
+
+
+def test_plot_history_into_two_axes_or_one(tmp_path):
+    d = {"train_loss": [2.0, 1.0], "val_loss": [2.5, 1.5], "train_accuracy": [0.5, 0.7]}
+    fig, (a, b, c) = subplots(1, 3)
+    viz.plot_history(d, ax=[a, b], path=tmp_path / "h.png")
+    np.testing.assert_allclose(a.get_lines()[1].get_ydata(), [2.5, 1.5])
+    np.testing.assert_allclose(b.get_lines()[0].get_ydata(), [0.5, 0.7])
+    assert not c.get_lines() and (tmp_path / "h.png").exists()   # the whole figure is saved
+    viz.plot_history(d, ax=c)                                    # one Axes: the losses alone
+    assert [line.get_label() for line in c.get_lines()] == ["training", "validation"]
+
+
+def test_plot_filters_into_one_axes_is_one_tiled_image(rng):
+    W = rng.standard_normal((6, 1, 3, 3))
+    fig, (before, after) = subplots(1, 2)
+    viz.plot_filters(W, ncols=3, ax=before)
+    viz.plot_filters(W * 2 + 1, ncols=3, ax=after, title="after")
+    (img,) = before.images
+    mosaic = img.get_array()
+    assert mosaic.shape == (2 * 4 - 1, 3 * 4 - 1)            # 2×3 tiles of 3×3, 1-pixel gaps
+    tile = W[4, 0]                                           # row 1, column 1
+    np.testing.assert_allclose(mosaic[4:7, 4:7], (tile - tile.min()) / np.ptp(tile))
+    assert mosaic.mask[3].all() and mosaic.mask[:, 3].all()  # the gaps
+    np.testing.assert_allclose(after.images[0].get_array(), mosaic)  # scaled per filter
+    assert after.get_title() == "after" and len(fig.axes) == 2
+
+
+# ---------------------------------------------------------------- graphs that draw themselves
+def small_graph():
+    x = zd.Tensor(np.float64(8.0), requires_grad=True, name="x")
+    y = zd.Tensor(np.float64(1.0), requires_grad=True, name="y")
+    return x ** 2 * (1 / 20) + y ** 2
+
+
+def test_a_graph_is_its_dot_text_and_knows_its_parts():
+    g = viz.draw_graph(small_graph())
+    assert isinstance(g, str) and isinstance(g, viz.Graph) and str(g).startswith("digraph")
+    kinds = sorted(n.kind for n in g.nodes)
+    assert kinds.count("function") == 4 and kinds.count("tensor") == 7
+    assert len(g.edges) == g.count("->") == 10
+    assert repr(g).startswith("<computational graph: 4 functions, 7 tensors")
+
+
+def test_layout_puts_inputs_left_the_output_right_and_no_crossings():
+    from zerodl.viz.graph_layout import layered_positions
+
+    g = viz.draw_graph(small_graph())
+    pos = layered_positions([n.key for n in g.nodes], g.edges)
+    by_label = {n.label: pos[n.key] for n in g.nodes}
+    assert by_label["x\n8"][0] == by_label["y\n1"][0] == 0.0
+    assert by_label["4.2"][0] == max(p[0] for p in pos.values()) == 6.0
+    assert by_label["0.05"][0] == by_label["64"][0] == 2.0   # the constant sits beside Mul
+    for (a, b), (c, d) in [(e, f) for e in g.edges for f in g.edges]:   # edges between the
+        if pos[a][0] == pos[c][0] and pos[b][0] == pos[d][0]:          # same two columns
+            assert (pos[a][1] - pos[c][1]) * (pos[b][1] - pos[d][1]) >= 0
+
+
+def test_without_graphviz_a_graph_shows_as_a_matplotlib_png(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(viz.graphs.shutil, "which", lambda name: None)
+    g = viz.draw_graph(small_graph())
+    assert g._repr_svg_() is None
+    png = g._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and plt.get_fignums() == []   # drawn off-screen
+    with pytest.raises(RuntimeError, match="Graphviz"):
+        g.svg()
+    fig, ax = subplots()
+    assert g.draw(ax=ax) is fig
+    arrows = [t for t in ax.texts if type(t).__name__ == "Annotation"]
+    labels = [t.get_text() for t in ax.texts if t not in arrows]
+    assert sorted(labels) == sorted(n.label for n in g.nodes) and len(arrows) == 10
+    assert_drawn(fig)
+
+
+def test_with_graphviz_a_graph_shows_as_svg_drawn_by_dot(tmp_path, monkeypatch):
+    # a stand-in for Graphviz's dot: it checks that it got DOT text and answers with SVG
+    dot = tmp_path / "dot"
+    dot.write_text('#!/bin/sh\n[ "$1" = "-Tsvg" ] || exit 3\nhead -c 7 | grep -q digraph || '
+                   'exit 4\necho "<svg>graph</svg>"\n')
+    dot.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    g = viz.draw_graph(small_graph())
+    assert g._repr_svg_().strip() == "<svg>graph</svg>"
+    assert g._repr_png_() is None                            # one picture, not two
+
+
+def test_a_freed_graph_says_so_in_its_drawing(monkeypatch):
+    monkeypatch.setattr(viz.graphs.shutil, "which", lambda name: None)
+    z = small_graph()
+    z.backward()
+    g = viz.draw_graph(z)
+    assert g.freed and "partly freed" in repr(g)
+    fig = g.draw()
+    assert "freed by backward()" in fig.axes[0].get_title()

@@ -8,33 +8,39 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..autograd import Tensor
-from .common import figure, finish
+from .common import axes_list, figure, figure_of, finish, new_axes
 
 
 def plot_activations(names: Sequence[str] | None = None, xlim=(-5.0, 5.0), n: int = 401,
-                     path=None):
+                     path=None, ax=None):
     """Each activation h(x) (solid) and its derivative h'(x) (dashed), one panel each.
 
     The derivatives come from the engine (h(x).sum().backward() on a float64
     grid), not from formulas: the picture shows what backpropagation uses.
     Note step's derivative: 0 everywhere, so no gradient flows through it (ch. 3.2).
     leaky_relu is drawn with slope 0.1 so its negative side can be seen.
+    ``ax``: one Axes per name to draw into (one Axes for one name, or e.g.
+    ``plt.subplots(2, 4)[1]`` for eight). Returns the Figure.
     """
     acts = _activations()
     names = list(names or acts)
     unknown = [a for a in names if a not in acts]
     if unknown:
         raise ValueError(f"plot_activations: unknown {unknown}; valid names: {', '.join(acts)}")
-    cols = min(4, len(names))
-    rows = math.ceil(len(names) / cols)
-    fig = figure((3.2 * cols, 2.8 * rows))
+    if ax is not None:
+        axes = axes_list(ax, len(names), "plot_activations")
+        fig = figure_of(axes[0])
+    else:
+        cols = min(4, len(names))
+        rows = math.ceil(len(names) / cols)
+        fig = figure((3.2 * cols, 2.8 * rows))
+        axes = [fig.add_subplot(rows, cols, i + 1) for i in range(len(names))]
     xs = np.linspace(float(xlim[0]), float(xlim[1]), n)
-    for i, name in enumerate(names):
+    for i, (name, ax) in enumerate(zip(names, axes)):
         x = Tensor(xs.copy(), requires_grad=True)
         y = acts[name](x)
         y.sum().backward()
         dy = np.zeros_like(xs) if x.grad is None else np.asarray(x.grad.data)
-        ax = fig.add_subplot(rows, cols, i + 1)
         ax.plot(xs, np.asarray(y.data), color="tab:blue", lw=2, label="h(x)")
         ax.plot(xs, dy, "--", color="tab:red", lw=1.5, label="h′(x) (autodiff)")
         ax.axhline(0, color="gray", lw=0.5)
@@ -44,7 +50,8 @@ def plot_activations(names: Sequence[str] | None = None, xlim=(-5.0, 5.0), n: in
         ax.grid(True, alpha=0.3)
         if i == 0:
             ax.legend(fontsize=8, loc="upper left")
-    fig.suptitle("activation functions and their derivatives")
+    if ax is None:
+        fig.suptitle("activation functions and their derivatives")
     return finish(fig, path)
 
 
@@ -63,7 +70,7 @@ def difference_errors(f: Callable = np.exp, df: Callable = np.exp, x: float = 1.
 
 
 def plot_difference_error(f: Callable = np.exp, df: Callable = np.exp, x: float = 1.0,
-                          hs: np.ndarray | None = None, name: str = "exp", path=None):
+                          hs: np.ndarray | None = None, name: str = "exp", path=None, ax=None):
     """The error of forward and central differences against the step h, on log-log axes.
 
     Both curves are V-shaped. On the right, truncation error dominates: it falls
@@ -74,11 +81,11 @@ def plot_difference_error(f: Callable = np.exp, df: Callable = np.exp, x: float 
     The bottoms sit near h ≈ √ε ≈ 1e-8 (forward) and h ≈ ∛ε ≈ 1e-5 (central),
     which is why the book's central difference uses h = 1e-4 (ch. 4.3).
     ``f`` must accept an array of points; ``df`` is its exact derivative.
+    ``ax``: an Axes to draw into. Returns the Figure.
     """
     errs = difference_errors(f, df, x, hs)
     h = errs["h"]
-    fig = figure((7.0, 5.0))
-    ax = fig.add_subplot()
+    fig, ax = new_axes(ax, (7.0, 5.0))
     for key, label, color in [("forward", "forward (f(x+h) − f(x)) / h", "tab:red"),
                               ("central", "central (f(x+h) − f(x−h)) / 2h", "tab:blue")]:
         e = errs[key]

@@ -11,21 +11,24 @@ import math
 import numpy as np
 
 from .. import landscape
-from .common import figure, finish
+from .common import axes_list, figure, figure_of, finish, new_axes
 
 
 def plot_surface(f="bowl", xlim=None, ylim=None, n: int = 41, kind: str = "wireframe",
-                 title: str | None = None, path=None):
+                 title: str | None = None, path=None, ax=None):
     """f(x, y) as a 3-D picture: ``kind="wireframe"`` (as the gradient articles draw
     x² + y²) or ``"surface"`` (coloured by height, its contour lines drawn on the floor).
 
     ``f`` is a ``landscape.FUNCTIONS`` name, a Landscape, or a function of two
-    Tensors; the window defaults to the Landscape's.
+    Tensors; the window defaults to the Landscape's. ``ax``: a 3-D Axes to draw
+    into (``fig.add_subplot(projection="3d")``). Returns the Figure.
     """
     if kind not in ("wireframe", "surface"):
         raise ValueError(f"plot_surface: kind must be 'wireframe' or 'surface', got {kind!r}")
-    fig = figure((7.0, 5.5))
-    ax = fig.add_subplot(projection="3d")
+    if ax is not None and getattr(ax, "name", None) != "3d":
+        raise ValueError("plot_surface: ax must be a 3-D Axes, made with "
+                         "fig.add_subplot(projection='3d')")
+    fig, ax = new_axes(ax, (7.0, 5.5), projection="3d")
     X, Y, Z = landscape.grid(f, xlim, ylim, n)
     if kind == "wireframe":
         ax.plot_wireframe(X, Y, Z, rcount=min(n, 25), ccount=min(n, 25), linewidth=0.8,
@@ -46,7 +49,7 @@ def plot_surface(f="bowl", xlim=None, ylim=None, n: int = 41, kind: str = "wiref
 
 
 def plot_gradient_field(f="bowl", xlim=None, ylim=None, n: int = 21, normalize: bool = False,
-                        contours: bool = True, title: str | None = None, path=None):
+                        contours: bool = True, title: str | None = None, path=None, ax=None):
     """Arrows of −∇f on an n×n grid over the contour lines of f.
 
     Why the arrows point downhill: to first order f(p + Δ) − f(p) ≈ ∇f·Δ, and
@@ -56,9 +59,9 @@ def plot_gradient_field(f="bowl", xlim=None, ylim=None, n: int = 21, normalize: 
     steepest descent, perpendicular to the contour lines, and longer where the
     slope is steeper. ``normalize=True`` draws unit arrows (direction only),
     coloured by ‖∇f‖, which reads better where lengths differ by orders of magnitude.
+    ``ax``: an Axes to draw into. Returns the Figure.
     """
-    fig = figure((6.4, 6.0))
-    ax = fig.add_subplot()
+    fig, ax = new_axes(ax, (6.4, 6.0))
     X, Y, U, V = landscape.gradient_field(f, xlim, ylim, n)
     xlim, ylim = (X.min(), X.max()), (Y.min(), Y.max())
     if contours:
@@ -88,7 +91,7 @@ def plot_gradient_field(f="bowl", xlim=None, ylim=None, n: int = 21, normalize: 
 
 
 def plot_trajectories(trajectories, f=None, xlim=None, ylim=None, layout: str = "overlay",
-                      title: str | None = None, path=None):
+                      title: str | None = None, path=None, ax=None):
     """Descent paths (``landscape.Trajectory``) over the contour plot of ``f``.
 
     ``trajectories`` is a list or a dict {label: Trajectory}. ``layout="overlay"``
@@ -96,6 +99,8 @@ def plot_trajectories(trajectories, f=None, xlim=None, ylim=None, layout: str = 
     each its own panel, as the book's optimizer comparison (fig. 6-8). Starts
     are black squares, ends stars in the path's colour; a diverged path is
     marked "diverged" and the view stays on the window.
+    ``ax``: an Axes to draw into (``"overlay"``), or one Axes per trajectory
+    (``"grid"``, e.g. ``plt.subplots(2, 2)[1]``). Returns the Figure.
     """
     if layout not in ("overlay", "grid"):
         raise ValueError(f"plot_trajectories: layout must be 'overlay' or 'grid', got {layout!r}")
@@ -105,7 +110,10 @@ def plot_trajectories(trajectories, f=None, xlim=None, ylim=None, layout: str = 
         raise ValueError("plot_trajectories: no trajectories given")
     xlim, ylim = _trajectory_window(f, [t for _, t in items], xlim, ylim)
     colors = [f"C{i % 10}" for i in range(len(items))]
-    if layout == "overlay":
+    if ax is not None:
+        axes = axes_list(ax, 1 if layout == "overlay" else len(items), "plot_trajectories")
+        fig, axes = figure_of(axes[0]), axes * (len(items) if layout == "overlay" else 1)
+    elif layout == "overlay":
         fig = figure(_plane_size(xlim, ylim, 1))
         axes = [fig.add_subplot()] * len(items)
     else:
@@ -133,7 +141,7 @@ def plot_trajectories(trajectories, f=None, xlim=None, ylim=None, layout: str = 
     if layout == "overlay":
         _plane_axes(axes[0], title or _trajectories_title(f, items))
         _legend(axes[0])
-    else:
+    elif ax is None:
         fig.suptitle(title or _trajectories_title(f, items))
     return finish(fig, path)
 
