@@ -39,6 +39,36 @@ def test_mlp_is_the_books_multi_layer_net_extend():
     assert count(MLP([784] + [100] * 6 + [10])) == 130010   # the book's 6 hidden layers
 
 
+def test_mlp_takes_the_books_batchnorm_conventions():
+    book = {"eps": 1e-6, "running_var_init": 0.0, "unbiased": False}
+    net = MLP([3, 4, 2], batchnorm=book)
+    bn = net.layers[1]
+    assert (bn.eps, bn.momentum, bn.unbiased) == (1e-6, 0.1, False)
+    np.testing.assert_array_equal(bn.running_var, np.zeros(4, np.float32))
+    assert "running_var_init=0.0" in repr(bn) and "unbiased=False" in repr(bn)
+    default = MLP([3, 4, 2], batchnorm=True).layers[1]
+    assert default.eps == 1e-5 and default.running_var.tolist() == [1.0] * 4
+    with pytest.raises(ValueError, match=r"unknown batchnorm options \['epsilon'\]"):
+        MLP([3, 4, 2], batchnorm={"epsilon": 1e-7})
+
+
+def test_batchnorm_eps_and_running_start_by_hand():
+    x = np.array([[1.0, 0.0], [3.0, 4.0], [5.0, 2.0], [7.0, 2.0]], np.float32)
+    bn = nn.BatchNorm1d(2, eps=1e-3, running_var_init=0.0, unbiased=False)
+    bn(x)                                                     # training: one update
+    mean, var = x.mean(axis=0), x.var(axis=0)                 # biased: [5, 2]
+    np.testing.assert_allclose(bn.running_mean, 0.1 * mean, rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var, 0.1 * var, rtol=1e-6)   # from 0, not from 1
+    bn.eval()
+    expected = (x - 0.1 * mean) / np.sqrt(0.1 * var + 1e-3)
+    np.testing.assert_allclose(bn(x).data, expected, rtol=1e-5)
+    unbiased = nn.BatchNorm1d(2)
+    unbiased(x)
+    np.testing.assert_allclose(unbiased.running_var, 0.9 + 0.1 * x.var(axis=0, ddof=1), rtol=1e-6)
+    with pytest.raises(ValueError, match="eps must be positive"):
+        nn.BatchNorm2d(3, eps=0.0)
+
+
 @pytest.mark.parametrize("init, std", [("he", np.sqrt(2 / 400)), ("xavier", np.sqrt(1 / 400)),
                                        (0.01, 0.01)])
 def test_mlp_init(init, std):

@@ -75,13 +75,20 @@ class _BatchNorm(Module):
     layout = ""
     ndim = 0
 
-    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5, *,
+                 running_var_init: float = 1.0, unbiased: bool = True) -> None:
         super().__init__()
+        if not eps > 0:
+            raise ValueError(f"{type(self).__name__}: eps must be positive, got {eps}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
         self.num_features, self.momentum, self.eps = int(num_features), momentum, eps
+        self.running_var_init, self.unbiased = float(running_var_init), bool(unbiased)
         self.gamma = Parameter(np.ones(self.num_features, np.float32))
         self.beta = Parameter(np.zeros(self.num_features, np.float32))
         self.register_buffer("running_mean", np.zeros(self.num_features, np.float32))
-        self.register_buffer("running_var", np.ones(self.num_features, np.float32))
+        self.register_buffer("running_var",
+                             np.full(self.num_features, self.running_var_init, np.float32))
 
     def forward(self, x):
         shape = np.shape(x)
@@ -91,10 +98,14 @@ class _BatchNorm(Module):
                 f"{self.num_features} features on axis 1, got shape {tuple(shape)}"
             )
         return F.batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var,
-                            self.training, momentum=self.momentum, eps=self.eps)
+                            self.training, momentum=self.momentum, eps=self.eps,
+                            unbiased=self.unbiased)
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
+        text = f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
+        if self.running_var_init != 1.0:
+            text += f", running_var_init={self.running_var_init}"
+        return text + ("" if self.unbiased else ", unbiased=False")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -103,6 +114,12 @@ class BatchNorm1d(_BatchNorm):
     Training: y = γ (x - μ_batch) / √(σ²_batch + eps) + β, and the running
     statistics move toward the batch's: new = (1 - momentum)·old + momentum·batch
     (unbiased variance). Evaluation uses the running statistics instead.
+
+    The running mean starts at 0 and the running variance at
+    ``running_var_init`` (1, as PyTorch). The book's conventions, for its
+    figures: ``eps=1e-6`` (its ``10e-7``), ``running_var_init=0.0`` and
+    ``unbiased=False`` (the batch's biased variance goes into the running one);
+    its momentum 0.9 on the old value is ``momentum=0.1`` here.
     """
 
     layout = "(N, D)"

@@ -41,9 +41,13 @@ class MLP(Module):
     output is logits. ``init``: "he" (default), "xavier" or a std such as 0.01
     (the book's ``weight_init_std``). Inputs with more than two axes, such as
     (N, 1, 28, 28) images, are flattened to (N, features).
+
+    ``batchnorm`` may also be a dict of BatchNorm1d's options, for the book's
+    conventions: ``MLP(sizes, batchnorm={"eps": 1e-6, "running_var_init": 0.0,
+    "unbiased": False})`` (``momentum`` too).
     """
 
-    def __init__(self, sizes, activation: str = "relu", batchnorm: bool = False,
+    def __init__(self, sizes, activation: str = "relu", batchnorm: bool | dict = False,
                  dropout: float = 0.0, init="he", rng: np.random.Generator | None = None) -> None:
         super().__init__()
         sizes = [int(s) for s in sizes]
@@ -53,12 +57,13 @@ class MLP(Module):
             raise ValueError(
                 f"MLP: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"
             )
+        bn_options = _batchnorm_options(batchnorm)
         self.sizes = sizes
         layers = []
         for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
             layers.append(Linear(n_in, n_out, init=init, rng=rng))
-            if batchnorm:
-                layers.append(BatchNorm1d(n_out))
+            if bn_options is not None:
+                layers.append(BatchNorm1d(n_out, **bn_options))
             layers.append(ACTIVATIONS[activation]())
             if dropout > 0:
                 layers.append(Dropout(dropout))
@@ -140,6 +145,18 @@ class DeepConvNet(Module):
 
     def forward(self, x):
         return self.layers(_as_images(x, self.input_shape))
+
+
+def _batchnorm_options(batchnorm) -> dict | None:
+    """BatchNorm1d's keyword arguments from MLP's ``batchnorm`` (None: no batch norm)."""
+    if isinstance(batchnorm, dict):
+        known = {"momentum", "eps", "running_var_init", "unbiased"}
+        unknown = set(batchnorm) - known
+        if unknown:
+            raise ValueError(f"MLP: unknown batchnorm options {sorted(unknown)}; "
+                             f"BatchNorm1d takes {sorted(known)}")
+        return dict(batchnorm)
+    return {} if batchnorm else None
 
 
 def _conv_out(size: int, k: int, stride: int, pad: int) -> int:
