@@ -1,4 +1,4 @@
-"""DataLoader: whole epochs without replacement, reproducible order, exact resume."""
+"""DataLoader: whole epochs without replacement, reproducible order, exact resume; random_split."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import zerodl as zd
-from zerodl.data import DataLoader, spiral
+from zerodl.data import DataLoader, Subset, random_split, spiral
 
 
 def toy(n: int = 103):
@@ -165,3 +165,64 @@ def test_state_for_another_dataset_is_refused():
     state["position"] = 50
     with pytest.raises(ValueError, match="position 50"):
         DataLoader(toy(), batch_size=10).load_state_dict(state)
+
+
+# ---------------------------------------------------------------- random_split
+def test_random_split_cuts_aligned_disjoint_parts():
+    X = np.arange(300, dtype=np.float32).reshape(150, 2)
+    y = np.arange(150)
+    (x1, y1), (x2, y2) = random_split((X, y), [100, 50], seed=0)
+    assert x1.shape == (100, 2) and x2.shape == (50, 2) and y1.shape == (100,)
+    np.testing.assert_array_equal(x1[:, 0], 2 * y1)            # rows stay with their labels
+    np.testing.assert_array_equal(x2[:, 0], 2 * y2)
+    assert sorted(np.concatenate([y1, y2]).tolist()) == list(range(150))
+    assert y1.tolist() != sorted(y1.tolist())                   # shuffled, not the first 100
+    (again, _), _ = random_split((X, y), [100, 50], seed=0)
+    np.testing.assert_array_equal(again, x1)
+    (other, _), _ = random_split((X, y), [100, 50], seed=1)
+    assert not np.array_equal(other, x1)
+
+
+@pytest.mark.parametrize("n, fractions, sizes", [
+    (10, [0.5, 0.3, 0.2], [5, 3, 2]),
+    (11, [1 / 3, 1 / 3, 1 / 3], [4, 4, 3]),     # 3 each, the 2 left over to the first parts
+    (1000, [0.8, 0.2], [800, 200]),
+])
+def test_random_split_takes_fractions(n, fractions, sizes):
+    parts = random_split((np.arange(n),), fractions, seed=0)
+    assert [len(p[0]) for p in parts] == sizes
+
+
+def test_random_split_without_seed_follows_manual_seed():
+    data = (np.arange(50),)
+    zd.manual_seed(4)
+    a = random_split(data, [0.5, 0.5])[0][0]
+    zd.manual_seed(4)
+    np.testing.assert_array_equal(random_split(data, [0.5, 0.5])[0][0], a)
+
+
+def test_random_split_of_an_indexable_dataset_gives_subsets_a_loader_can_batch():
+    class Squares:
+        def __len__(self):
+            return 20
+
+        def __getitem__(self, index):
+            index = np.asarray(index)
+            return index.astype(np.float32), index ** 2
+
+    train, val = random_split(Squares(), [15, 5], seed=0)
+    assert isinstance(train, Subset) and len(train) == 15 and len(val) == 5
+    batches = list(DataLoader(val, batch_size=5, shuffle=False))
+    x, t = batches[0]
+    np.testing.assert_array_equal(t, x.astype(np.int64) ** 2)
+    assert set(x.tolist()).isdisjoint(set(train[np.arange(15)][0].tolist()))
+
+
+def test_random_split_refuses_lengths_that_do_not_fit():
+    data = (np.zeros((10, 2)), np.zeros(10))
+    with pytest.raises(ValueError, match=r"add up to 9, but the dataset has 10 samples"):
+        random_split(data, [5, 4])
+    with pytest.raises(ValueError, match="must add up to 1"):
+        random_split(data, [0.5, 0.4])
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        random_split((np.zeros(3), np.zeros(4)), [1, 2])
