@@ -8,6 +8,12 @@ step counts) is keyed by parameter names::
     opt = optim.Adam(model.named_parameters(), lr=1e-3)   # or model.parameters()
     loss.backward(); opt.step(); opt.zero_grad()
 
+Weight decay applies to every parameter (PyTorch's rule) unless
+``weight_decay_filter`` says otherwise; ``"weights"`` is the book's rule (the
+W of each layer, not biases nor BatchNorm's γ, β)::
+
+    optim.SGD(model.named_parameters(), lr=0.1, weight_decay=0.1, weight_decay_filter="weights")
+
 Where to read what:
 
     optimizers.py   SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW: each

@@ -28,17 +28,27 @@ class Optimizer:
     ``fast``: True (the default) runs each rule's in-place kernel
     (``fast_update``); False runs the rule as its formula (``update``), which
     gives the same numbers up to rounding, more slowly.
+
+    ``weight_decay_filter``: which parameters ``weight_decay`` applies to.
+    None: all of them (PyTorch's rule). ``"weights"``: parameters with two or
+    more axes, the W of Linear and Conv2d layers, not biases nor BatchNorm's
+    γ and β: the book's rule (ch. 6.4.2 adds ½λΣW² to the loss for the
+    weights alone). Or a function ``(name, parameter) -> bool``. The others
+    are updated with weight_decay 0; ``no_decay`` lists their names.
     """
 
     fast = True
 
-    def __init__(self, params, **hyperparameters) -> None:
+    def __init__(self, params, weight_decay_filter=None, **hyperparameters) -> None:
         self.params: OrderedDict[str, Tensor] = _named_params(type(self).__name__, params)
         self._hyper = tuple(hyperparameters)
         for key, value in hyperparameters.items():
             setattr(self, key, value)
         self.state: dict[str, dict] = {}
         self.scratch = Scratch()
+        self.weight_decay_filter = weight_decay_filter
+        self.no_decay: frozenset[str] = _no_decay(type(self).__name__, weight_decay_filter,
+                                                  self.params)
 
     def update(self, p, g, state: dict) -> None:
         """One step of the rule for one parameter: change the array ``p`` in place from its
@@ -66,7 +76,19 @@ class Optimizer:
                                  f"{g.shape} but the parameter has shape {p.data.shape}")
             state = self.state.setdefault(name, {"step": 0})
             state["step"] += 1
-            update(p.data, g, state)
+            if name in self.no_decay and self.weight_decay:
+                self._update_without_decay(update, p.data, g, state)
+            else:
+                update(p.data, g, state)
+
+    def _update_without_decay(self, update, p, g, state) -> None:
+        """The rule run with weight_decay 0, for a parameter that ``weight_decay_filter`` leaves out."""
+        weight_decay = self.weight_decay
+        self.weight_decay = 0.0
+        try:
+            update(p, g, state)
+        finally:
+            self.weight_decay = weight_decay
 
     @property
     def hyperparameters(self) -> dict:
@@ -137,6 +159,21 @@ def _named_params(owner: str, params) -> OrderedDict:
         seen.add(id(p))
         out[name] = p
     return out
+
+
+def _no_decay(owner: str, weight_decay_filter, params: OrderedDict) -> frozenset:
+    """The names of the parameters that ``weight_decay_filter`` keeps out of weight decay."""
+    if weight_decay_filter is None:
+        return frozenset()
+    if weight_decay_filter == "weights":
+        def decays(name, p):
+            return p.ndim >= 2
+    elif callable(weight_decay_filter):
+        decays = weight_decay_filter
+    else:
+        raise ValueError(f"{owner}: weight_decay_filter must be None, 'weights' or a function "
+                         f"(name, parameter) -> bool, got {weight_decay_filter!r}")
+    return frozenset(name for name, p in params.items() if not decays(name, p))
 
 
 def _restore(key: str, value, p):

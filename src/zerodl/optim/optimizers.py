@@ -31,10 +31,11 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0, dampening: float = 0.0) -> None:
+                 weight_decay: float = 0.0, dampening: float = 0.0, *,
+                 weight_decay_filter=None) -> None:
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
-        super().__init__(params, lr=lr, momentum=momentum, nesterov=nesterov,
+        super().__init__(params, weight_decay_filter, lr=lr, momentum=momentum, nesterov=nesterov,
                          weight_decay=weight_decay, dampening=dampening)
 
     def update(self, p, g, state):
@@ -60,8 +61,9 @@ class Momentum(SGD):
     """The book's Momentum (ch. 6.1.4): v ← αv - η∇L, W ← W + v; SGD(momentum=α) by another name."""
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.9,
-                 weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+                 weight_decay: float = 0.0, *, weight_decay_filter=None) -> None:
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                         weight_decay_filter=weight_decay_filter)
 
 
 class Nesterov(SGD):
@@ -73,9 +75,9 @@ class Nesterov(SGD):
     """
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.9,
-                 weight_decay: float = 0.0) -> None:
+                 weight_decay: float = 0.0, *, weight_decay_filter=None) -> None:
         super().__init__(params, lr=lr, momentum=momentum, nesterov=True,
-                         weight_decay=weight_decay)
+                         weight_decay=weight_decay, weight_decay_filter=weight_decay_filter)
 
 
 class AdaGrad(Optimizer):
@@ -86,8 +88,8 @@ class AdaGrad(Optimizer):
     """
 
     def __init__(self, params, lr: float = 0.01, eps: float = 1e-7,
-                 weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr=lr, eps=eps, weight_decay=weight_decay)
+                 weight_decay: float = 0.0, *, weight_decay_filter=None) -> None:
+        super().__init__(params, weight_decay_filter, lr=lr, eps=eps, weight_decay=weight_decay)
 
     def update(self, p, g, state):
         """One AdaGrad step on arrays, as the formula above."""
@@ -112,9 +114,10 @@ class RMSProp(Optimizer):
     """
 
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-7,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
-        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                         momentum=momentum, centered=centered)
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
+                 weight_decay_filter=None) -> None:
+        super().__init__(params, weight_decay_filter, lr=lr, alpha=alpha, eps=eps,
+                         weight_decay=weight_decay, momentum=momentum, centered=centered)
 
     def update(self, p, g, state):
         """One RMSProp step on arrays, as the formulas above."""
@@ -156,8 +159,9 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+                 weight_decay: float = 0.0, *, weight_decay_filter=None) -> None:
+        super().__init__(params, weight_decay_filter, lr=lr, betas=tuple(betas), eps=eps,
+                         weight_decay=weight_decay)
 
     def update(self, p, g, state):
         """One Adam (or AdamW) step on arrays, as the formulas above."""
@@ -189,5 +193,6 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 weight_decay: float = 1e-2, *, weight_decay_filter=None) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         weight_decay_filter=weight_decay_filter)
