@@ -1,6 +1,7 @@
 """Building blocks of networks: ``from zerodl import nn``.
 
-    module   Module, Parameter, Sequential, ModuleList
+    module   Module, Parameter, Sequential, ModuleList; register_forward_hook to see
+             each layer's output (hooks.py: RemovableHandle)
     layers   Linear (the book's Affine), Conv2d, MaxPool2d, AvgPool2d, Flatten, Dropout,
              BatchNorm1d, BatchNorm2d, ReLU, LeakyReLU, GELU, Sigmoid, Tanh, Step, Softmax,
              Identity, MSELoss, CrossEntropyLoss
@@ -9,6 +10,7 @@
 """
 
 from . import init, models
+from .hooks import RemovableHandle
 from .layers import (
     GELU,
     AvgPool2d,
@@ -33,7 +35,7 @@ from .models import MLP, DeepConvNet, SimpleConvNet
 from .module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys",
+    "Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys", "RemovableHandle",
     "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d",
     "BatchNorm2d", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh", "Step", "Softmax", "Identity",
     "MSELoss", "CrossEntropyLoss", "init", "models", "MLP", "SimpleConvNet", "DeepConvNet",
