@@ -25,11 +25,12 @@ from zerodl.lab.server import MAX_BODY, start_in_thread
 def save_digit_model(folder: Path, model_name: str = "mlp") -> Path:
     """A `zerodl train`-style run folder with an untrained model (enough to test the plumbing)."""
     from zerodl import manual_seed
-    from zerodl.runs import build_model, save_model
+    from zerodl.runs import build_model, recipe, save_model
 
     manual_seed(0)
-    config = {"dataset": "mnist", "model": model_name, "hidden": [32], "num_inputs": 784,
-              "num_outputs": 10}
+    config = {**recipe(model_name, "mnist"), "dataset": "mnist", "model": model_name,
+              "hidden": [32] if model_name == "mlp" else None, "seed": 0, "train_subset": None,
+              "num_inputs": 784, "num_outputs": 10}
     folder.mkdir(parents=True, exist_ok=True)
     save_model(folder / "model.npz", build_model(config), config)
     (folder / "metrics.json").write_text(json.dumps({"test_accuracy": 0.5, "config": config}))
@@ -279,6 +280,26 @@ def test_a_race_is_streamed_once_and_unknown_races_are_404(client):
     assert client.get(created["events"])[0] == 404
     status, err = client.get("/api/descent/events?run=nothing")
     assert status == 404 and err["field"] == "run"
+
+
+def test_one_tab_cannot_fill_the_descent_queue(client, server):
+    """A tab may have 4 races waiting; when 32 wait in all, the fullest tab's oldest gives way,
+    so even forged tab ids cannot shut an honest tab out."""
+    body = {"function": "bowl", "start": [1, 1], "steps": 3, "delay_ms": 0,
+            "optimizers": [{"name": "sgd", "lr": 0.1}]}
+    greedy = [client.post("/api/descent", {**body, "tab": "greedy-tab"}) for _ in range(5)]
+    assert [status for status, _ in greedy] == [200, 200, 200, 200, 429]
+    assert greedy[-1][1]["field"] == "tab" and "4 races waiting" in greedy[-1][1]["error"]
+    status, created = client.post("/api/descent", {**body, "tab": "another-tab"})
+    assert status == 200 and client.events(created["events"])[-1][0] == "end"
+    for k in range(40):
+        assert client.post("/api/descent", {**body, "tab": f"forged-{k:04d}"})[0] == 200
+    assert server.descents.waiting() == 32
+    for _, first in greedy[:4]:                                    # the greedy tab gave way first
+        assert client.get(first["events"])[0] == 404
+    status, created = client.post("/api/descent", {**body, "tab": "honest-tab"})
+    assert status == 200 and client.events(created["events"])[-1][0] == "end"
+    assert client.post("/api/descent", {**body, "tab": "bad tab!"})[1]["field"] == "tab"
 
 
 # ---------------------------------------------------------------- protocol and safety
@@ -608,6 +629,9 @@ def test_a_cnn_model_shows_its_filters_and_feature_maps(tmp_path):
                                                    "pixels": stroke_image().ravel().tolist()})
         assert status == 200 and r["feature_maps"]["shape"] == [30, 24, 24]
         assert len(base64.b64decode(r["feature_maps"]["data"])) == 30 * 24 * 24
+        status, err = c.post("/api/digits/train", {})               # an MLP would replace it
+        assert status == 409 and err["field"] == "train" and "CNN" in err["error"]
+        assert c.get("/api/digits/model")[1]["training"]["state"] == "idle"
     finally:
         s.close()
 

@@ -7,9 +7,11 @@ the page asked for and shapes the answers as JSON-ready values.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +20,7 @@ from .. import landscape
 from ..io import finite_list
 from ..optim import OPTIMIZERS as REGISTRY
 from .formula import FormulaError, compile_formula, to_text
-from .validate import BadRequest, integer, number, pair
+from .validate import BadRequest, integer, number, pair, shown
 
 # The six optimizers of the book's ch. 6, in the registry's order (the page's order).
 OPTIMIZERS = tuple(name for name, spec in REGISTRY.items() if spec.in_book)
@@ -26,6 +28,7 @@ MAX_STEPS = 1000
 MAX_DELAY_MS = 500
 MAX_COORD = 1e4
 FORMULA_WINDOW = (-5.0, 5.0)
+TAB_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass
@@ -55,7 +58,7 @@ def resolve_surface(body: dict) -> Surface:
         return Surface(parsed, formula, to_text(parsed.tree), xlim, ylim, [])
     name = body.get("function")
     if not isinstance(name, str) or name not in landscape.FUNCTIONS:
-        raise BadRequest(f"unknown function {name!r}; choose one of "
+        raise BadRequest(f"unknown function {shown(name)}; choose one of "
                          f"{', '.join(landscape.FUNCTIONS)} or type a formula", "function")
     entry = landscape.FUNCTIONS[name]
     xlim = pair(body, "xlim", entry.xlim, MAX_COORD)
@@ -111,29 +114,47 @@ class DescentRun:
     optimizers: list[tuple[str, float]]
     delay: float
     created: float
+    tab: str = ""          # the page's tab id ("" for a client that sends none)
 
 
 class DescentRuns:
-    """Races waiting to be streamed: a few at a time, forgotten after a minute if never opened."""
+    """Races waiting to be streamed, forgotten after ``ttl`` seconds if never opened.
 
-    def __init__(self, limit: int = 32, ttl: float = 60.0):
-        self.limit, self.ttl = limit, ttl
+    Fair to every tab: one tab (the ``tab`` id its page sends; clients that send
+    none count as one) may have ``per_tab`` races waiting, and when ``limit``
+    races wait in all, a new one pushes out the oldest race of the tab holding
+    the most, so no client can shut the others out. (On localhost any program
+    can invent tab ids; the push-out keeps even that from refusing anyone.)
+    """
+
+    def __init__(self, limit: int = 32, per_tab: int = 4, ttl: float = 60.0):
+        self.limit, self.per_tab, self.ttl = limit, per_tab, ttl
         self._runs: dict[str, DescentRun] = {}
         self._lock = threading.Lock()
 
     def create(self, body: dict) -> tuple[str, DescentRun]:
-        """Check the race in ``body`` and queue it: (its key, the DescentRun); 503 when the queue is full."""
+        """Check the race in ``body`` and queue it: (its key, the DescentRun); 429 when its tab
+        has ``per_tab`` races waiting already."""
         run = _parse_run(body)
         with self._lock:
             now = time.monotonic()
             for key in [k for k, r in self._runs.items() if now - r.created > self.ttl]:
                 del self._runs[key]
+            waiting = Counter(r.tab for r in self._runs.values())
+            if waiting[run.tab] >= self.per_tab:
+                raise BadRequest(f"this tab has {self.per_tab} races waiting to start already: "
+                                 "open their event streams, or wait a minute", "tab", status=429)
             if len(self._runs) >= self.limit:
-                raise BadRequest("too many races waiting to start; wait a moment", None,
-                                 status=503)
+                busiest = max(waiting, key=waiting.get)
+                del self._runs[next(k for k, r in self._runs.items() if r.tab == busiest)]
             key = secrets.token_urlsafe(12)
             self._runs[key] = run
         return key, run
+
+    def waiting(self) -> int:
+        """How many races wait for their event streams now."""
+        with self._lock:
+            return len(self._runs)
 
     def take(self, key: str) -> DescentRun | None:
         """The race queued under ``key``, removed from the queue (None when unknown or expired)."""
@@ -172,6 +193,9 @@ def race(run: DescentRun):
 
 
 def _parse_run(body: dict) -> DescentRun:
+    tab = body.get("tab", "")
+    if tab != "" and not (isinstance(tab, str) and TAB_ID.fullmatch(tab)):
+        raise BadRequest("tab must be 8 to 64 letters, digits, '-' or '_'", "tab")
     s = resolve_surface(body)
     start = pair(body, "start", None, MAX_COORD, ordered=False)
     steps = integer(body, "steps", 100, 1, MAX_STEPS)
@@ -183,7 +207,7 @@ def _parse_run(body: dict) -> DescentRun:
     for item in chosen:
         if not isinstance(item, dict) or item.get("name") not in OPTIMIZERS:
             name = item.get("name") if isinstance(item, dict) else item
-            raise BadRequest(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}",
+            raise BadRequest(f"unknown optimizer {shown(name)}; choose from {', '.join(OPTIMIZERS)}",
                              "optimizers")
         name = item["name"]
         if name in seen:
@@ -192,4 +216,4 @@ def _parse_run(body: dict) -> DescentRun:
         lr = number(item, "lr", REGISTRY[name].descent_lr, 1e-6, 100.0, field=f"lr.{name}",
                     label=f"the learning rate of {REGISTRY[name].label}")
         optimizers.append((name, lr))
-    return DescentRun(s, start, steps, optimizers, delay, time.monotonic())
+    return DescentRun(s, start, steps, optimizers, delay, time.monotonic(), tab)

@@ -114,6 +114,8 @@ class DigitsLab:
             out = {"available": self.model is not None, "source": self.source,
                    "model": self.config.get("model") if self.config else None,
                    "kind": self._kind(), "test_accuracy": self.accuracy,
+                   "lab_subset": self.config.get("train_subset")
+                   if self.config and self.config.get("trained_in_lab") else None,
                    "error": self.load_error, "training": dict(self.training)}
             if out["kind"] == "cnn":
                 out["filters"] = self._filter_images
@@ -145,11 +147,19 @@ class DigitsLab:
 
     # -- training in the lab
     def train(self, body: dict) -> dict:
-        """Start training an MLP 784-100-10 on MNIST (one epoch, Adam) in a background thread."""
+        """Start training an MLP 784-100-10 on MNIST (one epoch, Adam) in a background thread.
+
+        Refused (409) while a CNN is loaded: the MLP would replace a better model.
+        """
         subset = integer(body, "subset", 60000, 1000, 60000, label="training subset")
         with self.lock:
             if self.training["state"] in ("loading", "training"):
                 raise BadRequest("a training run is going on already", "train", status=409)
+            if self._kind() == "cnn":
+                raise BadRequest(f"a CNN ({self.config.get('model')}) is loaded: an MLP trained "
+                                 "here would replace it with a weaker model; train another CNN "
+                                 "with `zerodl train --dataset mnist --model simple-convnet` and "
+                                 "restart the lab", "train", status=409)
             self.training = {"state": "loading", "progress": 0.0,
                              "message": "reading MNIST", "subset": subset}
         threading.Thread(target=self._train, args=(subset,), name="lab-digits-train",
@@ -175,32 +185,36 @@ class DigitsLab:
                 if self._stop.is_set():
                     raise _Stopped
                 if step == total:
-                    self._progress("training", 1.0, "measuring on the 10,000 test digits")
+                    self._progress("training", 1.0, "measuring on the 10,000 test digits",
+                                   step=step, total=total, measuring=True)
                 elif step % 10 == 1:
-                    self._progress("training", step / total, f"step {step}/{total}, loss {loss:.3f}")
+                    self._progress("training", step / total, f"step {step}/{total}, loss {loss:.3f}",
+                                   step=step, total=total, loss=float(loss))
 
             start = time.monotonic()
             history = ztrain.fit(model, F.cross_entropy, optim.Adam(model.named_parameters(), lr=1e-3),
                                  loader, test, epochs=1, progress=False, on_step=on_step)
             accuracy = history.val_accuracy[-1]
             model.eval()
-            config = {"model": "mlp", "dataset": "mnist", "hidden": [100], "train_subset": subset}
+            config = {"model": "mlp", "dataset": "mnist", "hidden": [100], "train_subset": subset,
+                      "trained_in_lab": True}
+            seconds = time.monotonic() - start
             with self.lock:
                 self._use(model, config, float(accuracy),
                           source=f"trained in the lab ({subset:,} digits, 1 epoch)")
                 self.training = {"state": "done", "progress": 1.0, "subset": subset,
-                                 "message": f"test accuracy {accuracy:.1%} after "
-                                            f"{time.monotonic() - start:.0f} s"}
+                                 "accuracy": float(accuracy), "seconds": seconds,
+                                 "message": f"test accuracy {accuracy:.1%} after {seconds:.0f} s"}
         except _Stopped:  # the lab is shutting down
             return
         except Exception as e:  # missing data above all: tell the page how to fix it
             with self.lock:
                 self.training = {"state": "failed", "progress": 0.0, "message": str(e)}
 
-    def _progress(self, state: str, progress: float, message: str) -> None:
+    def _progress(self, state: str, progress: float, message: str, **details) -> None:
         with self.lock:
             self.training = {**self.training, "state": state, "progress": progress,
-                             "message": message}
+                             "message": message, **details}
 
     # -- helpers
     def _use(self, model, config, accuracy, source) -> None:
@@ -248,7 +262,7 @@ def _drawing(body: dict) -> np.ndarray:
                          "pixels")
     try:
         image = np.asarray(pixels, dtype=np.float64).reshape(height, width)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # not numbers, or ints past float's range
         raise BadRequest("pixels must be numbers from 0 to 255", "pixels") from None
     if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 255:
         raise BadRequest("pixels must be numbers from 0 to 255", "pixels")

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..io import finite_list
 from ..optim import OPTIMIZERS as REGISTRY
-from .validate import BadRequest, b64_uint8, choice, integer, number
+from .validate import BadRequest, b64_uint8, choice, integer, number, shown
 
 DATASETS = {"spiral": 0.2, "xor": 0.1, "circles": 0.1}      # name -> default noise
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -365,17 +365,18 @@ def _session_id(body: dict) -> str:
 def _hidden_sizes(value) -> tuple[int, ...]:
     if isinstance(value, str):
         parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
-        if not all(p.isdigit() for p in parts):
+        if not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):  # not '²', '٣'
             raise BadRequest(f"hidden sizes must be whole numbers separated by commas, as 16, 16; "
-                             f"got {value!r}", "hidden")
+                             f"got {shown(value)}", "hidden")
         value = [int(p) for p in parts]
     if (not isinstance(value, (list, tuple))
             or any(isinstance(v, bool) or not isinstance(v, int) for v in value)):
-        raise BadRequest(f"hidden sizes must be a list of whole numbers, got {value!r}", "hidden")
+        raise BadRequest(f"hidden sizes must be a list of whole numbers, got {shown(value)}",
+                         "hidden")
     if not 1 <= len(value) <= LIMITS["hidden_layers"]:
         raise BadRequest(f"use 1 to {LIMITS['hidden_layers']} hidden layers, got {len(value)}",
                          "hidden")
     if not all(1 <= v <= LIMITS["hidden_size"] for v in value):
         raise BadRequest(f"each hidden layer has 1 to {LIMITS['hidden_size']} neurons, "
-                         f"got {list(value)}", "hidden")
+                         f"got {shown(list(value))}", "hidden")
     return tuple(value)
