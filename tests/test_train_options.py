@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import zerodl as zd
+from test_train import assert_same_params, params  # tests/ is on sys.path
 from zerodl import nn, optim
 from zerodl.data import DataLoader, spiral
 from zerodl.train import History, checkpoint_epoch, evaluate, fit
@@ -23,16 +24,6 @@ def make_run(seed=0, dropout=0.0):
     loader = DataLoader(spiral(seed=0), batch_size=30, seed=seed)
     val = DataLoader(spiral(seed=1), batch_size=100, shuffle=False)
     return model, opt, loader, val
-
-
-def params(model) -> dict[str, np.ndarray]:
-    return {name: p.data.copy() for name, p in model.named_parameters()}
-
-
-def assert_same_params(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
 # ------------------------------------------------------------ max_steps
