@@ -132,31 +132,23 @@ def fit(
             limit = None if max_steps is None else max_steps - steps
             result = run.train_epoch(train_loader, epoch, epochs, limit, on_nan, on_step)
             steps += result.steps
-            if result.problem is not None and on_nan == "raise":
-                raise _diverged(result.problem, epoch, result.steps + 1, run, checkpoint, saved, history)
-            last_step = result.steps + (result.problem is not None)
+            step = result.steps + (result.problem is not None)  # the step the epoch ended at
             problem = result.problem or run.non_finite(result.loss)
             if problem is not None and on_nan == "raise":  # before evaluating a broken model
-                raise _diverged(problem, epoch, last_step, run, checkpoint, saved, history)
-            val_loss = val_acc = None
-            start = time.perf_counter()
-            if val_loader is not None:
-                val_loss, val_acc = evaluate(model, val_loader, loss_fn, metric=metric,
-                                             progress=show_bar, desc=_desc(epoch, epochs) + " validation",
-                                             comm=comm)
-            eval_seconds = time.perf_counter() - start
-            problem = problem or run.non_finite(None, val_loss, parameters=False)
+                raise _diverged(problem, epoch, step, run, checkpoint, saved, history)
+            val_loss, val_acc, eval_seconds = run.validate(val_loader, _desc(epoch, epochs))
+            problem = problem or run.non_finite(val_loss=val_loss, parameters=False)
             if problem is not None and on_nan == "raise":
-                raise _diverged(problem, epoch, last_step, run, checkpoint, saved, history)
+                raise _diverged(problem, epoch, step, run, checkpoint, saved, history)
             history.append(epoch=epoch, step=steps, train_loss=result.loss,
                            train_accuracy=result.accuracy, val_loss=val_loss, val_accuracy=val_acc,
                            seconds=result.seconds, eval_seconds=eval_seconds)
             if problem is not None and on_nan == "stop":
                 history.stopped = "diverged"
-                history.stop_message = str(_diverged(problem, epoch, last_step, run, checkpoint,
-                                                     saved, history))
-            elif problem is None and _finished(epoch, steps, epochs, max_steps) and \
-                    not _finished(epoch, 0, epochs, None):
+                history.stop_message = str(_diverged(problem, epoch, step, run, checkpoint, saved,
+                                                     history))
+            elif problem is None and max_steps is not None and steps >= max_steps and \
+                    (epochs is None or epoch < epochs):
                 history.stopped = "max_steps"
                 history.stop_message = f"max_steps={max_steps} reached in epoch {epoch}"
             if show_lines:
@@ -278,6 +270,15 @@ class _Run:
         loss, accuracy = totals.means(self.comm, "fit: the training loader yielded no batches")
         return _EpochResult(loss, accuracy, steps, complete, seconds, problem)
 
+    def validate(self, val_loader, desc: str) -> tuple:
+        """(loss, accuracy, seconds) on ``val_loader``; Nones (and 0 s) without one."""
+        if val_loader is None:
+            return None, None, 0.0
+        start = time.perf_counter()
+        loss, accuracy = evaluate(self.model, val_loader, self.loss_fn, metric=self.metric,
+                                  progress=self.show_bar, desc=desc + " validation", comm=self.comm)
+        return loss, accuracy, time.perf_counter() - start
+
     def evaluate_untrained(self, train_loader, val_loader, epochs) -> dict:
         """The row of epoch 0: the model before any update, on the training and validation sets.
 
@@ -291,11 +292,7 @@ class _Run:
                                          comm=self.comm)
         if state is not None:
             set_loader_state(train_loader, state)
-        val_loss = val_acc = None
-        if val_loader is not None:
-            val_loss, val_acc = evaluate(self.model, val_loader, self.loss_fn, metric=self.metric,
-                                         progress=self.show_bar,
-                                         desc=_desc(0, epochs) + " validation", comm=self.comm)
+        val_loss, val_acc, _ = self.validate(val_loader, _desc(0, epochs))
         return dict(epoch=0, step=0, train_loss=train_loss, train_accuracy=train_acc,
                     val_loss=val_loss, val_accuracy=val_acc, seconds=0.0,
                     eval_seconds=time.perf_counter() - start)
