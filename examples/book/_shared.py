@@ -90,14 +90,59 @@ def accuracy(model, x, t, batch_size: int = 500) -> float:
     return hits / len(x)
 
 
-def train_small_convnet(x, t, iters: int, batch_size: int = 100):
-    """A book SimpleConvNet trained for ``iters`` Adam steps: the stand-in when the book's
-    DeepConvNet weights are not here (x: (N, 1, 28, 28))."""
+def weights_options(p: argparse.ArgumentParser, file_name: str, train_iters: int) -> None:
+    """--weights (the book's file), --test-size and --train-iters (the stand-in's training)."""
+    p.add_argument("--weights", help=f"the book's {file_name} (or its .npz)")
+    p.add_argument("--test-size", type=int, default=None, help="test images (default: all 10000)")
+    p.add_argument("--train-iters", type=int, default=train_iters,
+                   help="steps of the stand-in training without --weights (default: %(default)s)")
+
+
+def deep_convnet_or_stand_in(weights, x, t, train_iters: int):
+    """(book network, the same weights in a float64 zerodl model, whether they are the book's):
+    DeepConvNet with the book's deep_convnet_params.pkl, or else a SimpleConvNet trained for
+    ``train_iters`` Adam steps on (x, t) (images (N, 1, 28, 28))."""
+    from zerodl import nn
+    from zerodl.book.deep_convnet import DeepConvNet
     from zerodl.book.optimizer import Adam
     from zerodl.book.simple_convnet import SimpleConvNet
+    from zerodl.book.weights import book_state_dict
 
-    network = SimpleConvNet()
-    optimizer = Adam(lr=0.001)
-    for batch in batches(len(x), batch_size, iters):
-        optimizer.update(network.params, network.gradient(x[batch], t[batch]))
-    return network
+    path = book_weights(weights, "deep_convnet_params.pkl")
+    if path:
+        network = DeepConvNet()
+        network.load_params(str(path))
+        model = nn.models.DeepConvNet().double()
+    else:
+        network = SimpleConvNet()
+        optimizer = Adam(lr=0.001)
+        for batch in batches(len(x), 100, train_iters):
+            optimizer.update(network.params, network.gradient(x[batch], t[batch]))
+        model = nn.models.SimpleConvNet().double()
+    model.load_state_dict(book_state_dict(network.params, model), strict=False)
+    return network, model, path is not None
+
+
+def last_tenth(losses) -> float:
+    """The mean of the last tenth of a loss curve: less noisy than its last batch."""
+    return float(np.mean(losses[-max(len(losses) // 10, 1):]))
+
+
+def plot_losses(curves: dict, title: str, ylim, out: Path, name: str) -> None:
+    """Smoothed loss curves (the book's smooth_curve), one per name, against iterations."""
+    from zerodl.book.util import smooth_curve
+
+    fig, ax = pyplot().subplots(figsize=(6, 4))
+    for (label, losses), marker in zip(curves.items(), "o^sD"):
+        ax.plot(smooth_curve(losses), marker=marker, markevery=max(len(losses) // 10, 1), label=label)
+    ax.set(xlabel="iterations", ylabel="loss", ylim=ylim, title=title)
+    ax.legend()
+    save(fig, out, name)
+
+
+def plot_train_test(ax, train_acc, test_acc, title: str) -> None:
+    """Training and test accuracy per epoch, as the book's ch. 6 figures draw them."""
+    ax.plot(train_acc, marker="o", markevery=10, label="train")
+    ax.plot(test_acc, marker="s", markevery=10, label="test")
+    ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1), title=title)
+    ax.legend(loc="lower right")

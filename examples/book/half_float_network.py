@@ -14,31 +14,15 @@ Without the file it says so and trains a SimpleConvNet briefly instead.
 from __future__ import annotations
 
 import numpy as np
-from _shared import accuracy, book_weights, mnist, parser, pyplot, save, start, train_small_convnet
-
-from zerodl import nn
-from zerodl.book.deep_convnet import DeepConvNet
-from zerodl.book.weights import book_state_dict
+from _shared import accuracy, deep_convnet_or_stand_in, mnist, parser, pyplot, save, start, weights_options
 
 
 def main(argv=None) -> dict:
     p = parser(__doc__)
-    p.add_argument("--weights", help="the book's deep_convnet_params.pkl (or its .npz)")
-    p.add_argument("--test-size", type=int, default=None, help="test images (default: all 10000)")
-    p.add_argument("--train-iters", type=int, default=300,
-                   help="steps of the stand-in training without --weights (default: %(default)s)")
+    weights_options(p, "deep_convnet_params.pkl", train_iters=300)
     args = start(p, argv)
     (x_train, t_train), (x_test, t_test) = mnist(None, args.test_size, flatten=False)
-
-    path = book_weights(args.weights, "deep_convnet_params.pkl")
-    if path:
-        network = DeepConvNet()
-        network.load_params(str(path))
-        model = nn.models.DeepConvNet().double()
-    else:
-        network = train_small_convnet(x_train, t_train, args.train_iters)
-        model = nn.models.SimpleConvNet().double()
-    model.load_state_dict(book_state_dict(network.params, model), strict=False)
+    network, model, book = deep_convnet_or_stand_in(args.weights, x_train, t_train, args.train_iters)
 
     print("calculate accuracy (float64) ... ")
     acc64 = network.accuracy(x_test, t_test)
@@ -63,7 +47,7 @@ def main(argv=None) -> dict:
     ax.set(ylim=(min(acc64, acc16) - 0.05, 1), ylabel="test accuracy", title="ch. 8.3.4: half precision")
     save(fig, args.out, "half_float_network.png")
     return {"float64": acc64, "float16": acc16, "float64_zerodl": z64, "float16_zerodl": z16,
-            "book_weights": path is not None}
+            "book_weights": book}
 
 
 if __name__ == "__main__":

@@ -15,32 +15,17 @@ Without the file it says so and trains a SimpleConvNet briefly instead.
 from __future__ import annotations
 
 import numpy as np
-from _shared import book_weights, mnist, parser, pyplot, save, start, train_small_convnet
+from _shared import deep_convnet_or_stand_in, mnist, parser, pyplot, save, start, weights_options
 
 import zerodl as zd
-from zerodl import nn
-from zerodl.book.deep_convnet import DeepConvNet
-from zerodl.book.weights import book_state_dict
 
 
 def main(argv=None) -> dict:
     p = parser(__doc__)
-    p.add_argument("--weights", help="the book's deep_convnet_params.pkl (or its .npz)")
-    p.add_argument("--test-size", type=int, default=None, help="test images (default: all 10000)")
-    p.add_argument("--train-iters", type=int, default=300,
-                   help="steps of the stand-in training without --weights (default: %(default)s)")
+    weights_options(p, "deep_convnet_params.pkl", train_iters=300)
     args = start(p, argv)
     (x_train, t_train), (x_test, t_test) = mnist(None, args.test_size, flatten=False)
-
-    path = book_weights(args.weights, "deep_convnet_params.pkl")
-    if path:
-        network = DeepConvNet()
-        network.load_params(str(path))
-        model = nn.models.DeepConvNet().double()
-    else:
-        network = train_small_convnet(x_train, t_train, args.train_iters)
-        model = nn.models.SimpleConvNet().double()
-    model.load_state_dict(book_state_dict(network.params, model), strict=False)
+    network, model, book = deep_convnet_or_stand_in(args.weights, x_train, t_train, args.train_iters)
 
     print("calculating test accuracy ... ")
     classified_ids = []
@@ -76,7 +61,7 @@ def main(argv=None) -> dict:
     print(mis_pairs)
     save(fig, args.out, "misclassified_mnist.png")
     return {"accuracy": acc, "same_answers": same, "misclassified": mis_pairs,
-            "book_weights": path is not None}
+            "book_weights": book}
 
 
 if __name__ == "__main__":

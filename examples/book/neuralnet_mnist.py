@@ -13,7 +13,7 @@ Without the file it says so and trains the same network briefly instead.
 from __future__ import annotations
 
 import numpy as np
-from _shared import book_weights, mnist, parser, pyplot, save, start
+from _shared import book_weights, mnist, parser, pyplot, save, start, weights_options
 
 import zerodl as zd
 from zerodl import nn
@@ -56,10 +56,7 @@ def train_instead(x, t, iters):
 # ---------------------------------------------------------------- main
 def main(argv=None) -> dict:
     p = parser(__doc__)
-    p.add_argument("--weights", help="the book's sample_weight.pkl (or its .npz)")
-    p.add_argument("--test-size", type=int, default=None, help="test images used (default: all 10000)")
-    p.add_argument("--train-iters", type=int, default=500,
-                   help="steps of the stand-in training without --weights (default: %(default)s)")
+    weights_options(p, "sample_weight.pkl", train_iters=500)
     args = start(p, argv)
     (x_train, t_train), (x, t) = mnist(test_size=args.test_size, normalize=True, flatten=True)
 

@@ -11,17 +11,14 @@ autograd API (nn.models.MLP and zerodl.optim) on the same batches.
 
 from __future__ import annotations
 
-import numpy as np
-from _shared import batches, mnist, parser, pyplot, save, start
+from _shared import batches, last_tenth, mnist, parser, plot_losses, start
 
-import zerodl as zd
 import zerodl.functional as F
 from zerodl import nn, optim
 from zerodl.book.multi_layer_net import MultiLayerNet
 from zerodl.book.optimizer import SGD, AdaGrad, Adam, Momentum
-from zerodl.book.util import smooth_curve
 
-BOOK = {"SGD": SGD(), "Momentum": Momentum(), "AdaGrad": AdaGrad(), "Adam": Adam()}
+BOOK = {"SGD": SGD, "Momentum": Momentum, "AdaGrad": AdaGrad, "Adam": Adam}  # the book's default rates
 ZERODL = {"SGD": lambda ps: optim.SGD(ps, lr=0.01), "Momentum": lambda ps: optim.Momentum(ps, lr=0.01),
           "AdaGrad": lambda ps: optim.AdaGrad(ps, lr=0.01), "Adam": lambda ps: optim.Adam(ps, lr=0.001)}
 
@@ -35,7 +32,8 @@ def main(argv=None) -> dict:
     plan = batches(len(x), 128, args.iters)  # every optimizer sees the same batches
 
     book_loss = {}
-    for name, optimizer in BOOK.items():  # the book's way
+    for name, make in BOOK.items():  # the book's way
+        optimizer = make()
         network = MultiLayerNet(input_size=784, hidden_size_list=[100, 100, 100, 100], output_size=10)
         book_loss[name] = []
         for i, batch in enumerate(plan):
@@ -58,23 +56,13 @@ def main(argv=None) -> dict:
             zerodl_loss[name].append(loss.item())
         print(f"zerodl {name:<8} last loss {zerodl_loss[name][-1]:.4f}")
 
-    def last(losses):  # the mean of the last tenth: less noisy than one batch
-        return float(np.mean(losses[-max(len(losses) // 10, 1):]))
-
-    summary = {name: (last(book_loss[name]), last(zerodl_loss[name])) for name in BOOK}
+    summary = {name: (last_tenth(book_loss[name]), last_tenth(zerodl_loss[name])) for name in BOOK}
     for name, (b, z) in summary.items():
         print(f"{name:<8} final loss: book {b:.4f}, zerodl {z:.4f}")
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for (name, losses), marker in zip(book_loss.items(), "o^sD"):
-        ax.plot(smooth_curve(losses), marker=marker, markevery=max(len(losses) // 10, 1), label=name)
-    ax.set(xlabel="iterations", ylabel="loss", ylim=(0, 1), title="ch. 6.1.8: optimizers on MNIST")
-    ax.legend()
-    save(fig, args.out, "optimizer_compare_mnist.png")
+    plot_losses(book_loss, "ch. 6.1.8: optimizers on MNIST", (0, 1), args.out, "optimizer_compare_mnist.png")
     return {"book": {k: v[0] for k, v in summary.items()}, "zerodl": {k: v[1] for k, v in summary.items()}}
 
 
 if __name__ == "__main__":
-    zd.manual_seed(0)
     main()

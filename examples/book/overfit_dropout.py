@@ -10,7 +10,7 @@ nn.models.MLP(dropout=0.2) (inverted dropout) trained by zerodl.train.fit.
 
 from __future__ import annotations
 
-from _shared import accuracy, mnist, parser, pyplot, save, start
+from _shared import accuracy, mnist, parser, plot_train_test, pyplot, save, start
 
 import zerodl as zd
 from zerodl import nn, optim
@@ -48,10 +48,7 @@ def main(argv=None) -> dict:
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(train_acc, marker="o", markevery=10, label="train")
-    ax.plot(test_acc, marker="s", markevery=10, label="test")
-    ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1), title=f"ch. 6.4.3: dropout {args.dropout}")
-    ax.legend(loc="lower right")
+    plot_train_test(ax, train_acc, test_acc, f"ch. 6.4.3: dropout {args.dropout}")
     save(fig, args.out, "overfit_dropout.png")
     return {"book": (train_acc[-1], test_acc[-1]), "zerodl": (z_train, z_test)}
 

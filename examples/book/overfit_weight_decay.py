@@ -12,7 +12,7 @@ the weights only (the biases go to a second SGD without decay), as the book.
 
 from __future__ import annotations
 
-from _shared import accuracy, batches, mnist, parser, pyplot, save, start
+from _shared import accuracy, batches, mnist, parser, plot_train_test, pyplot, save, start
 
 import zerodl.functional as F
 from zerodl import nn, optim
@@ -68,11 +68,7 @@ def main(argv=None) -> dict:
         result[lam] = {"book": (train_acc[-1], test_acc[-1]), "zerodl": (z_train, z_test)}
         print(f"λ = {lam:<4}: book train {train_acc[-1]:.3f}, test {test_acc[-1]:.3f} | "
               f"zerodl train {z_train:.3f}, test {z_test:.3f}")
-        ax.plot(train_acc, marker="o", markevery=10, label="train")
-        ax.plot(test_acc, marker="s", markevery=10, label="test")
-        ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1),
-               title=f"weight decay λ = {lam}" if lam else "no weight decay")
-        ax.legend(loc="lower right")
+        plot_train_test(ax, train_acc, test_acc, f"weight decay λ = {lam}" if lam else "no weight decay")
     save(fig, args.out, "overfit_weight_decay.png")
     return {"without": result[0.0], "with": result[args.weight_decay]}
 

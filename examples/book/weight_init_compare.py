@@ -10,14 +10,12 @@ learns fastest. Then the same with zerodl's autograd API (nn.models.MLP with
 
 from __future__ import annotations
 
-import numpy as np
-from _shared import batches, mnist, parser, pyplot, save, start
+from _shared import batches, last_tenth, mnist, parser, plot_losses, start
 
 import zerodl.functional as F
 from zerodl import nn, optim
 from zerodl.book.multi_layer_net import MultiLayerNet
 from zerodl.book.optimizer import SGD
-from zerodl.book.util import smooth_curve
 
 INITS = {"std=0.01": 0.01, "Xavier": "sigmoid", "He": "relu"}
 
@@ -49,18 +47,9 @@ def main(argv=None) -> dict:
                 print(f"{name:<8} step {i:5d}: loss book {book_loss[name][-1]:.4f}, "
                       f"zerodl {zerodl_loss[name][-1]:.4f}")
 
-    def last(losses):
-        return float(np.mean(losses[-max(len(losses) // 10, 1):]))
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for (name, losses), marker in zip(book_loss.items(), "os^"):
-        ax.plot(smooth_curve(losses), marker=marker, markevery=max(len(losses) // 10, 1), label=name)
-    ax.set(xlabel="iterations", ylabel="loss", ylim=(0, 2.5), title="ch. 6.2.4: initial weights")
-    ax.legend()
-    save(fig, args.out, "weight_init_compare.png")
-    result = {"book": {k: last(v) for k, v in book_loss.items()},
-              "zerodl": {k: last(v) for k, v in zerodl_loss.items()}}
+    plot_losses(book_loss, "ch. 6.2.4: initial weights", (0, 2.5), args.out, "weight_init_compare.png")
+    result = {"book": {k: last_tenth(v) for k, v in book_loss.items()},
+              "zerodl": {k: last_tenth(v) for k, v in zerodl_loss.items()}}
     for name in INITS:
         print(f"{name:<8} final loss: book {result['book'][name]:.4f}, zerodl {result['zerodl'][name]:.4f}")
     return result

@@ -33,73 +33,72 @@ __all__ = ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNorm
            "Convolution", "Pooling", "MulLayer", "AddLayer", "im2col", "col2im", *_functions]
 
 
-# ---------------------------------------------------------------- ch. 5.4: the first layers
-class MulLayer:
+# ---------------------------------------------------------------- ch. 5.4-5.5: layers without parameters
+class _TwoInputs:
+    """A layer of two inputs: ``forward(x, y)`` runs ``function``, ``backward(dout)`` its rule
+    by hand and returns (dx, dy). Python numbers go in as float64 and come back as floats."""
+
+    function = None
+
+    def __init__(self):
+        self.f = None
+
+    def forward(self, x, y):
+        self.f = self.function()
+        return _result(self.f(*_numbers(x, y)), x, y)
+
+    def backward(self, dout):
+        dx, dy = self.f.backward_by_hand(dout)
+        return _grad_value(dx, dout), _grad_value(dy, dout)
+
+
+class MulLayer(_TwoInputs):
     """z = x·y (ch. 5.4.1): ``backward(dout)`` returns (dout·y, dout·x), each gradient
     being the upstream one times the *other* input. zerodl's ``arithmetic.Mul``.
 
-    Python numbers go in as float64 and come back as Python floats, so the
-    apple example prints the book's 220.00000000000003.
+    The apple example prints the book's 220.00000000000003 (numbers in float64).
     """
 
-    def __init__(self):
-        self.f = None
-
-    def forward(self, x, y):
-        self.f = arithmetic.Mul()
-        return _result(self.f(*_numbers(x, y)), x, y)
-
-    def backward(self, dout):
-        dx, dy = self.f.backward_by_hand(dout)
-        return _grad_value(dx, dout), _grad_value(dy, dout)
+    function = arithmetic.Mul
 
 
-class AddLayer:
+class AddLayer(_TwoInputs):
     """z = x + y (ch. 5.4.2): ``backward(dout)`` returns (dout, dout). zerodl's ``arithmetic.Add``."""
 
+    function = arithmetic.Add
+
+
+class _OneInput:
+    """A layer of one input: ``forward(x)`` runs ``function``, ``backward(dout)`` its rule by hand."""
+
+    function = None
+
     def __init__(self):
         self.f = None
 
-    def forward(self, x, y):
-        self.f = arithmetic.Add()
-        return _result(self.f(*_numbers(x, y)), x, y)
+    def forward(self, x):
+        self.f = self.function()
+        return self.f(x).data
 
     def backward(self, dout):
-        dx, dy = self.f.backward_by_hand(dout)
-        return _grad_value(dx, dout), _grad_value(dy, dout)
+        return self.f.backward_by_hand(dout).data
 
 
-# ---------------------------------------------------------------- ch. 5.5-5.6
-class Relu:
+class Relu(_OneInput):
     """y = max(0, x) (ch. 5.5.1): the gradient passes where x > 0 and stops elsewhere
     (0 at x = 0). zerodl's ``F.Relu``; unlike the book's, backward leaves ``dout`` as it is."""
 
-    def __init__(self):
-        self.f = None
-
-    def forward(self, x):
-        self.f = F.Relu()
-        return self.f(x).data
-
-    def backward(self, dout):
-        return self.f.backward_by_hand(dout).data
+    function = F.Relu
 
 
-class Sigmoid:
+class Sigmoid(_OneInput):
     """y = 1 / (1 + exp(-x)) (ch. 5.5.2), dx = dout·y(1 - y). zerodl's ``F.Sigmoid``,
     which never overflows (the book's warns and loses precision at x = -1000)."""
 
-    def __init__(self):
-        self.f = None
-
-    def forward(self, x):
-        self.f = F.Sigmoid()
-        return self.f(x).data
-
-    def backward(self, dout):
-        return self.f.backward_by_hand(dout).data
+    function = F.Sigmoid
 
 
+# ---------------------------------------------------------------- ch. 5.6
 class Affine:
     """y = x·W + b (ch. 5.6.2), W of shape (in, out). zerodl's ``F.Affine``.
 
