@@ -148,6 +148,9 @@ class Function:
             self.outputs = tuple([weakref.ref(y) for y in outputs])
         return outputs
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
     def forward(self, *xs):
         """The operation on arrays (NumPy or CuPy): inputs' ``.data`` in, array(s) out."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")

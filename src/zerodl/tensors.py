@@ -82,11 +82,35 @@ class Tensor:
         return len(self.data)
 
     def __repr__(self) -> str:
-        body = np.array2string(as_numpy(self.data), separator=", ", prefix="tensor(")
-        extra = ", requires_grad=True" if self.requires_grad else ""
-        if self.data.dtype != DEFAULT_DTYPE:
-            extra = f", dtype={self.data.dtype}" + extra
-        return f"tensor({body}{extra})"
+        return self._repr_as("tensor")
+
+    def _repr_as(self, name: str) -> str:
+        """``name(values, dtype=…, grad_fn=<Op>)``, continuation rows aligned under the first.
+
+        A tensor made by an operation names it (``grad_fn=<Mul>``, as PyTorch);
+        a leaf that wants a gradient says ``requires_grad=True``.
+        """
+        prefix = f"{name}("
+        body = np.array2string(as_numpy(self.data), separator=", ", prefix=prefix)
+        extra = f", dtype={self.data.dtype}" if self.data.dtype != DEFAULT_DTYPE else ""
+        if self.creator is not None:
+            extra += f", grad_fn=<{type(self.creator).__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"{prefix}{body}{extra})"
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a spec formats the value of a one-element tensor; without one,
+        a 0-d tensor prints as its value and any other as its repr."""
+        if spec or self.data.ndim == 0:
+            return format(self._scalar("format"), spec)
+        return repr(self)
 
     def __array__(self, dtype=None, copy=None):
         arr = as_numpy(self.data)
@@ -113,9 +137,17 @@ class Tensor:
         return as_numpy(self.data)
 
     def item(self) -> float:
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number (float, or int for integer data)."""
+        return self._scalar("item")
+
+    def _scalar(self, what: str):
+        """The one element as a Python number; ``NotAScalarError`` naming ``what`` otherwise."""
         if self.data.size != 1:
-            raise ValueError(f"item: tensor has {self.data.size} elements (shape {self.shape}), need 1")
+            raise NotAScalarError(
+                f"{what}: only a one-element tensor is a number; this one has shape {self.shape}, "
+                f"{self.data.size} elements (reduce it first, e.g. .sum() or .mean(), or index "
+                "one element)"
+            )
         return self.data.item()
 
     def tolist(self):
@@ -149,6 +181,14 @@ class Tensor:
         records the backward pass too, for higher-order derivatives.
         """
         _graph_walk()(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+
+class NotAScalarError(TypeError, ValueError):
+    """``float()``, ``int()``, ``item()`` or a format spec on a tensor of more than one element.
+
+    A TypeError (as Python's ``float([1, 2])``) and, for code written against
+    older zerodl, a ValueError.
+    """
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:

@@ -42,7 +42,7 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
     def __repr__(self) -> str:
-        return "Parameter(" + super().__repr__()[len("tensor("):]
+        return self._repr_as("Parameter")
 
 
 class IncompatibleKeys(NamedTuple):
