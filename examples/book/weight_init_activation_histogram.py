@@ -5,8 +5,8 @@ weights drawn with std 1, std 0.01, "Xavier" (√(1/n)) and, for ReLU, He
 (√(2/n)). With std 1 sigmoid outputs pile up at 0 and 1 (vanishing
 gradients); with 0.01 they all sit near 0.5 (no expressive power); Xavier
 keeps them spread. The book's way loops over layers with NumPy and
-zerodl.book.functions; zerodl's way is an nn.Sequential whose layers are
-called one by one to keep each output.
+zerodl.book.functions; zerodl's way is an nn.Sequential whose activations
+keep their outputs through forward hooks.
 
     python examples/book/weight_init_activation_histogram.py [--samples 1000] [--out DIR]
 """
@@ -38,16 +38,16 @@ def book_activations(x, activation, std):
 
 
 def zerodl_activations(x, activation, std):
-    """nn.Sequential of Linear (no bias) and the activation, called layer by layer."""
+    """nn.Sequential of Linear (no bias) and the activation; forward hooks keep each output."""
     act = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}[activation]
     model = nn.Sequential(*[m for _ in range(LAYERS)
                             for m in (nn.Linear(NODES, NODES, bias=False, init=std), act())])
-    outputs, h = [], zd.Tensor(x.astype(np.float32))
+    outputs = []
+    for layer in model:
+        if isinstance(layer, act):
+            layer.register_forward_hook(lambda module, inputs, y: outputs.append(y.data))
     with zd.no_grad():
-        for layer in model:
-            h = layer(h)
-            if not isinstance(layer, nn.Linear):
-                outputs.append(h.data)
+        model(x.astype(np.float32))
     return outputs
 
 
