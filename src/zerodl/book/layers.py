@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..autograd import Tensor
 from ..functional import arithmetic
 from .functions import *  # noqa: F403  (the book's layers module exports its functions too)
 from .functions import __all__ as _functions
@@ -174,7 +175,7 @@ class Dropout:
         self.f = None
 
     def forward(self, x, train_flg=True):
-        self.f = _dropout_function(self.dropout_ratio, train_flg)
+        self.f = F.Dropout(self.dropout_ratio, train_flg, inverted=False)
         return self.f(x).data
 
     def backward(self, dout):
@@ -217,8 +218,10 @@ class BatchNormalization:
         if self.running_mean is None:
             self.running_mean = np.zeros(C)
             self.running_var = np.zeros(C)
-        self.f = _batch_norm_function(train_flg, self.running_mean, self.running_var,
-                                      self.momentum, self.eps)
+        # the book's conventions: momentum on the running estimate, the biased batch
+        # variance, the caller's running arrays updated in place
+        self.f = F.BatchNormalization(self.running_mean, self.running_var, train_flg, self.momentum,
+                                      self.eps, momentum_of="running", unbiased=False)
         return self.f(x, self.gamma, self.beta).data
 
     def backward(self, dout):
@@ -245,7 +248,7 @@ class Convolution:
 
     def forward(self, x):
         self.x = x
-        self.f = _convolution_function(self.stride, self.pad)
+        self.f = F.Convolution(stride=self.stride, pad=self.pad)
         return self.f(x, self.W, self.b).data
 
     def backward(self, dout):
@@ -273,42 +276,13 @@ class Pooling:
 
     def forward(self, x):
         self.x = x
-        self.f = _pooling_function(self.pool_h, self.pool_w, self.stride, self.pad)
+        self.f = F.Pooling(self.pool_h, self.pool_w, stride=self.stride, pad=self.pad)
         # the input is marked as needing a gradient so that the Function keeps the
         # argmax of each window for backward instead of searching again
-        return self.f(_needs_grad(x)).data
+        return self.f(Tensor(x, requires_grad=x.dtype.kind == "f")).data
 
     def backward(self, dout):
         return self.f.backward_by_hand(dout).data
-
-
-# ---------------------------------------------------------------- building the Functions
-def _convolution_function(stride, pad):
-    """zerodl's Convolution Function; it takes the output size from the shapes at each call."""
-    return F.Convolution(stride=stride, pad=pad)
-
-
-def _pooling_function(pool_h, pool_w, stride, pad):
-    """zerodl's Pooling (max) Function; stride None means the window size."""
-    return F.Pooling(pool_h, pool_w, stride=stride, pad=pad)
-
-
-def _dropout_function(ratio, train_flg):
-    """zerodl's Dropout Function with the book's convention (not inverted)."""
-    return F.Dropout(ratio, train_flg, inverted=False)
-
-
-def _batch_norm_function(train_flg, running_mean, running_var, momentum, eps):
-    """zerodl's BatchNormalization Function with the book's conventions: momentum on the
-    running estimate, the biased batch variance, the caller's running arrays updated in place."""
-    return F.BatchNormalization(running_mean, running_var, train_flg, momentum, eps,
-                                momentum_of="running", unbiased=False)
-
-
-def _needs_grad(x):
-    from ..autograd import Tensor
-
-    return Tensor(x, requires_grad=x.dtype.kind == "f")
 
 
 # ---------------------------------------------------------------- numbers in, numbers out
