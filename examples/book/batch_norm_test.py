@@ -91,6 +91,7 @@ def main(argv=None) -> dict:
         ax.plot(plain, "--", label="Normal (without BatchNorm)")
         ax.set(ylim=(0, 1), title=f"W: {w:.2g}")
     axes.flat[0].legend(fontsize="small")
+    fig.tight_layout()
     save(fig, args.out, "batch_norm_test.png")
     return {"runs": results}
 
