@@ -57,8 +57,8 @@ def server(tmp_path_factory):
 class Page:
     """One tab on the lab, recording console messages and uncaught errors."""
 
-    def __init__(self, browser, url):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def __init__(self, browser, url, locale="en-US"):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
         self.page = self.context.new_page()
         self.console, self.errors = [], []
         self.page.on("console", lambda m: self.console.append((m.type, m.text)))
@@ -172,6 +172,40 @@ def test_a_diverging_optimizer_is_shown_as_diverged(tab):
     page.select_option("#descent-speed", "20")
 
 
+COLOURED = """(sel => { const c = document.querySelector(sel);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+  for (let k = 0; k < d.length; k += 4) {
+    if (Math.max(d[k], d[k + 1], d[k + 2]) - Math.min(d[k], d[k + 1], d[k + 2]) > 60) n++;
+  }
+  return n; })"""
+
+
+def race_shown(page) -> tuple[bool, bool, bool]:
+    """Whether the legend, the final-f column and the f chart show a race."""
+    results = page.eval_on_selector_all("[data-result]", "cs => cs.map(c => c.textContent)")
+    return (page.inner_text("#descent-legend").strip() != "", any(results),
+            page.evaluate(f"{COLOURED}('#descent-chart')") > 0)
+
+
+def test_another_surface_clears_the_last_race(tab):
+    """Choosing another function, or plotting a formula, leaves no legend, f chart or final f
+    of the race before (its paths are gone from the map too)."""
+    page = tab.page
+    page.select_option("#descent-function", "elongated")
+    tab.wait("zerodlLab.descent.status === 'idle'")             # not the last test's 'done'
+    page.select_option("#descent-speed", "0")
+    for change in [lambda: page.select_option("#descent-function", "himmelblau"),
+                   lambda: (page.fill("#descent-formula", "x^2 + y^2"), page.click("#descent-plot"))]:
+        page.click("#descent-run")
+        tab.wait("zerodlLab.descent.status === 'done'")
+        assert race_shown(page) == (True, True, True), page.evaluate("zerodlLab.descent.runs")
+        change()
+        tab.wait("zerodlLab.descent.status === 'idle'")
+        assert race_shown(page) == (False, False, False)
+        assert page.evaluate("Object.keys(zerodlLab.descent.runs).length") == 0
+    page.select_option("#descent-speed", "20")
+
+
 def test_a_typed_formula_runs_and_a_bad_one_shows_where(tab):
     page = tab.page
     page.fill("#descent-formula", "(x - 1)^2/20 + (y + 1)^2")     # elongated, moved to (1, -1)
@@ -219,6 +253,63 @@ def test_the_network_learns_spiral_to_90_percent(tab, server):
     page.click("#net-reset")
     tab.wait("zerodlLab.network.step === 0")
     assert server.sessions.running() == 1
+
+
+MAP_MARGIN = """(() => { const c = document.querySelector('#network-map');
+  const dpr = window.devicePixelRatio || 1; const h = Math.round(28 * dpr);
+  const d = c.getContext('2d').getImageData(0, c.height - h, c.width, h).data;
+  let dark = 0, coloured = 0;
+  for (let k = 0; k < d.length; k += 4) {
+    if (Math.max(d[k], d[k + 1], d[k + 2]) - Math.min(d[k], d[k + 1], d[k + 2]) > 60) coloured++;
+    else if (d[k] < 150) dark++;
+  }
+  return [dark, coloured]; })()"""
+
+
+def test_the_network_map_has_axes_and_a_class_legend(tab):
+    page = tab.page
+    ticks = page.evaluate("zerodlLab.network.ticks")
+    assert len(ticks) >= 3 and 0 in ticks                         # ticks at round numbers
+    dark, coloured = page.evaluate(MAP_MARGIN)
+    assert dark > 30 and coloured == 0                            # labels under the map, not the map
+    items = page.eval_on_selector_all("#network-legend .item", "is => is.map(i => i.textContent)")
+    assert items == ["class 0", "class 1", "class 2"]
+    page.select_option("#net-dataset", "xor")
+    tab.wait("zerodlLab.network.classes === 2")
+    assert page.eval_on_selector_all("#network-legend .item", "is => is.length") == 2
+    page.select_option("#net-dataset", "spiral")
+    tab.wait("zerodlLab.network.classes === 3")
+
+
+def test_tab_buttons_stay_readable_under_the_mouse(tab):
+    """The header's buttons keep light text on the dark bar when hovered (a contrast of 4.5)."""
+    page = tab.page
+    for button in ["#tab-descent", '[data-lang="ja"]']:
+        page.hover(button)
+        colours = page.evaluate(f"""(() => {{ const b = document.querySelector('{button}');
+            const s = getComputedStyle(b);
+            return [s.color, s.backgroundColor,
+                    getComputedStyle(document.querySelector('header')).backgroundColor]; }})()""")
+        ink, paint, bar = (rgba(c) for c in colours)
+        alpha = paint[3]
+        behind = [alpha * p + (1 - alpha) * q for p, q in zip(paint[:3], bar[:3])]
+        assert contrast(ink[:3], behind) >= 4.5, (button, colours)
+    page.mouse.move(0, 600)
+
+
+def rgba(css: str) -> list[float]:
+    values = [float(v) for v in re.findall(r"[\d.]+", css)]
+    return values + [1.0] * (4 - len(values))
+
+
+def contrast(a, b) -> float:
+    """WCAG's contrast ratio of two sRGB colours (0-255)."""
+    def luminance(c):
+        lin = [(v / 255 / 12.92) if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4
+               for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted([luminance(a), luminance(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def test_drawing_a_one_is_read_as_a_one(tab, data_root, monkeypatch):
@@ -269,3 +360,105 @@ def test_closing_the_tab_stops_its_training(browser, server):
     while sid in server.sessions.sessions and time.monotonic() < deadline:
         time.sleep(0.1)
     assert sid not in server.sessions.sessions and server.sessions.running() == before - 1
+
+
+# ---------------------------------------------------------------- a CNN, and two languages
+@pytest.fixture(scope="module")
+def cnn_server(tmp_path_factory):
+    from test_lab_server import save_digit_model  # tests/ is on sys.path
+
+    runs = tmp_path_factory.mktemp("cnn-runs")
+    save_digit_model(runs / "simple-convnet", "simple-convnet")
+    s = start_in_thread(runs_root=runs)
+    yield s
+    s.close()
+
+
+def test_a_loaded_cnn_is_not_offered_an_mlp(browser, cnn_server):
+    """With a CNN loaded the page offers the command that trains another CNN, not the MLP button."""
+    t = Page(browser, cnn_server.url + "#digits")
+    try:
+        t.wait("zerodlLab.digits.model && zerodlLab.digits.model.kind === 'cnn'")
+        t.wait("document.querySelector('#digits-model').dataset.available === 'true'")
+        assert t.page.is_hidden("#digits-train")
+        hint = t.page.inner_text("#digits-cli")
+        assert "This CNN" in hint and "--model simple-convnet" in hint
+        assert t.page.is_visible("#digits-cnn")
+        assert t.errors == []
+    finally:
+        t.context.close()
+
+
+# Latin words a Japanese page may show: names of things, the command's words, formulas.
+NAMES = {"zerodl", "lab", "NumPy", "English", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp",
+         "Adam", "MNIST", "MLP", "CNN", "ReLU", "tanh", "sigmoid", "softmax", "exp", "log", "sin",
+         "cos", "sqrt", "abs", "spiral", "xor", "circles", "bowl", "elongated", "rosenbrock",
+         "himmelblau", "beale", "saddle", "train", "SimpleConvNet", "DeepConvNet"}
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff60]")
+# Every word the page shows: visible text outside <code>, option texts, placeholders, labels.
+SHOWN = """(() => {
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (el.closest('code, script, style')) continue;
+    if (el.closest('option') ? el.closest('select').getClientRects().length === 0
+        : el.getClientRects().length === 0) continue;
+    if (n.textContent.trim()) out.push(n.textContent.trim());
+  }
+  document.querySelectorAll('[placeholder], [aria-label]').forEach((el) => {
+    out.push(el.getAttribute('placeholder') || '', el.getAttribute('aria-label') || '');
+  });
+  return out.filter(Boolean); })()"""
+
+
+def foreign_words(texts: list[str], lang: str) -> list[str]:
+    """Words of ``texts`` that are not in ``lang`` (English on a Japanese page, or the reverse)."""
+    if lang == "ja":
+        return sorted({w for text in texts for w in re.findall(r"[A-Za-z]{3,}", text)} - NAMES)
+    return sorted({text for text in texts if JAPANESE.search(text) and text != "日本語"})
+
+
+def test_the_page_speaks_japanese_and_english(browser, server):
+    """A Japanese browser gets the page in Japanese; the switch turns every word to English and
+    back, the panels' own words (status, legend, model) included, and the choice is remembered."""
+    t = Page(browser, server.url, locale="ja-JP")
+    page = t.page
+    try:
+        assert page.evaluate("document.documentElement.lang") == "ja"
+        assert page.inner_text("#tab-descent") == "勾配降下" and page.inner_text("#descent-run") == "実行"
+        page.select_option("#descent-speed", "0")
+        page.click("#descent-run")
+        t.wait("zerodlLab.descent.status === 'done'")
+        assert "（学習率 " in page.inner_text("#descent-legend")
+        assert page.inner_text("#descent-status").startswith("完了: 100 ステップ。")
+        for panel in ["descent", "network", "digits"]:
+            page.click(f"#tab-{panel}")
+            if panel == "network":
+                t.wait("zerodlLab.network.status === 'paused' && zerodlLab.network.classes === 3")
+                assert page.inner_text("#net-train") == "▶ 学習"
+                assert "クラス 0" in page.inner_text("#network-legend")
+            if panel == "digits":
+                t.wait("'available' in document.querySelector('#digits-model').dataset")
+            assert foreign_words(page.evaluate(SHOWN), "ja") == [], panel
+
+        page.click('[data-lang="en"]')
+        assert page.evaluate("document.documentElement.lang") == "en"
+        for panel in ["digits", "network", "descent"]:
+            page.click(f"#tab-{panel}")
+            assert foreign_words(page.evaluate(SHOWN), "en") == [], panel
+        assert "(lr " in page.inner_text("#descent-legend")
+        assert page.inner_text("#descent-status").startswith("Done: 100 steps.")
+        assert page.inner_text("#net-train") == "▶ Train" and page.inner_text("#descent-run") == "Run"
+
+        page.reload()                                         # remembered in localStorage
+        t.wait("window.zerodlLab && window.zerodlLab.ready === true")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        page.click('[data-lang="ja"]')
+        page.reload()
+        t.wait("window.zerodlLab && window.zerodlLab.ready === true")
+        assert page.inner_text("#tab-network") == "ニューラルネット"
+        assert t.errors == [] and t.console_errors() == []
+    finally:
+        t.context.close()
+

@@ -1,12 +1,16 @@
 // What every panel shares: the page's state (window.zerodlLab), talking to the server,
 // error messages beside their controls, and number formatting.
 
+import { t } from './i18n.js';
+
 export const $ = (sel, root = document) => root.querySelector(sel);
 
 // What the page shows (trajectories, accuracy, prediction), readable from the console and tests.
+// `tab` names this tab to the server (its fair share of the descent queue).
 export const lab = (window.zerodlLab = {
   ready: false,
   info: null,
+  tab: newId(),
   descent: { status: 'idle', source: null, start: null, runs: {}, surface: null },
   network: { status: 'idle', session: null, step: 0, loss: null, accuracy: null, history: [] },
   digits: { model: null, prediction: null, probabilities: null },
@@ -24,7 +28,7 @@ export async function api(path, body) {
     response = await fetch(path, options);
   } catch (e) {
     serverDown(true);
-    throw { error: 'the lab server does not answer: is `zerodl lab` still running?', field: '' };
+    throw { error: t('server.noAnswer'), field: '' };
   }
   serverDown(false);
   let data = null;
@@ -36,7 +40,9 @@ export async function api(path, body) {
 }
 
 export function serverDown(down) {
-  $('#server-state').textContent = down ? 'server not reachable' : '';
+  const el = $('#server-state');
+  if (down) el.dataset.i18n = 'server.down'; else delete el.dataset.i18n;   // relabelled with the page
+  el.textContent = down ? t('server.down') : '';
 }
 
 // Errors appear next to the control they concern (data-error-for="field").
@@ -77,6 +83,14 @@ export function fmtPower(v) {
 export function hexToRgb(hex) {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+// A random id of 32 hex digits (or a UUID): a tab's, a training session's.
+export function newId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export function decodeBytes(b64) {

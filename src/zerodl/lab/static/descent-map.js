@@ -3,6 +3,7 @@
 
 import { $, fmt, hexToRgb, lab } from './common.js';
 import { drawGridImage, lineChart, niceTicks, ramp, setupCanvas, star } from './charts.js';
+import { t } from './i18n.js';
 
 // One colour per optimizer, in the order the server lists them (sgd red, momentum orange, …).
 const PALETTE = ['#e03131', '#f08c00', '#9c36b5', '#0c8599', '#2f9e44', '#1c3faa', '#5c7cfa', '#087f5b'];
@@ -14,7 +15,7 @@ export function optimizerColor(name) {
 }
 
 export function divergedText(run) {
-  return run.divergedAt === 0 ? 'f is not defined at the start' : `diverged at step ${run.divergedAt}`;
+  return run.divergedAt === 0 ? t('descent.undefinedStart') : t('descent.divergedAt', { step: run.divergedAt });
 }
 
 // Methods of the descent panel (descent.js spreads them into its object: `this` is the panel).
@@ -269,8 +270,8 @@ export const descentMap = {
       const pad = (hi - lo) * 0.08 || 1;
       lo -= pad; hi += pad;
     }
-    $('#descent-scale').textContent = log ? '(log scale)' : '';
-    lineChart(this.chart, series, { xmax, left: { lo, hi, log }, xlabel: 'step' });
+    $('#descent-scale').textContent = log ? t('descent.logScale') : '';
+    lineChart(this.chart, series, { xmax, left: { lo, hi, log }, xlabel: t('chart.step') });
   },
 
   drawChartSoon() {

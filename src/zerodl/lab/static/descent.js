@@ -4,9 +4,10 @@
 import { $, api, clearErrors, fmt, lab, showError } from './common.js';
 import { canvasPoint, setupCanvas } from './charts.js';
 import { descentMap, divergedText, optimizerColor } from './descent-map.js';
+import { maybe, t } from './i18n.js';
 
 export const descent = {
-  panel: null, map: null, chart: null, background: null, es: null, frame: 0,
+  panel: null, map: null, chart: null, background: null, es: null, frame: 0, statusParts: [],
   ...descentMap,
 
   init() {
@@ -22,7 +23,8 @@ export const descent = {
     }
     const custom = document.createElement('option');
     custom.value = '';
-    custom.textContent = 'your formula';
+    custom.dataset.i18n = 'descent.yourFormula';
+    custom.textContent = t('descent.yourFormula');
     custom.disabled = true;
     select.appendChild(custom);
     select.value = 'elongated';
@@ -42,7 +44,8 @@ export const descent = {
   buildOptimizerTable() {
     const table = $('#descent-optimizers');
     const head = document.createElement('tr');
-    head.innerHTML = '<th></th><th>learning rate</th><th>final f</th>';
+    head.innerHTML = '<th></th><th data-i18n="descent.lr"></th><th data-i18n="descent.finalF"></th>';
+    head.querySelectorAll('[data-i18n]').forEach((th) => { th.textContent = t(th.dataset.i18n); });
     table.appendChild(head);
     for (const o of lab.info.optimizers) {
       const row = document.createElement('tr');
@@ -63,25 +66,22 @@ export const descent = {
   },
 
   async chooseFunction(name) {
-    const f = lab.info.functions.find((g) => g.name === name);
-    $('#descent-description').textContent = f ? f.description : '';
     $('#descent-parsed').textContent = '';
+    const f = lab.info.functions.find((g) => g.name === name);
     await this.loadSurface({ function: name }, f ? f.start : null);
   },
 
   async plotFormula() {
     const text = $('#descent-formula').value;
     if (!text.trim()) {
-      showError(this.panel, { error: 'type a formula in x and y first, e.g. x^2 + 3*y^2', field: 'formula' });
+      showError(this.panel, { error: t('descent.typeFirst'), field: 'formula' });
       return;
     }
     const ok = await this.loadSurface({ formula: text }, [-3, 4]);
-    if (ok) {
-      $('#descent-function').value = '';
-      $('#descent-description').textContent = '';
-    }
+    if (ok) $('#descent-function').value = '';
   },
 
+  // A new surface: its picture, and nothing left of the last race (legend, results, chart).
   async loadSurface(source, start) {
     clearErrors(this.panel);
     this.stop();
@@ -89,11 +89,13 @@ export const descent = {
       const s = await api('/api/surface', { ...source, n: 90, arrows: 19 });
       lab.descent.surface = s;
       lab.descent.source = source;
-      if (s.parsed) $('#descent-parsed').textContent = `read as ${s.parsed}`;
       this.background = null;
       lab.descent.runs = {};
+      this.describeSurface();
+      this.updateResults();
+      this.drawChart();
       this.setStart(start || [s.xlim[0] + 0.2 * (s.xlim[1] - s.xlim[0]), s.ylim[0] + 0.8 * (s.ylim[1] - s.ylim[0])]);
-      this.status('idle', 'Click the map to move the start, then press Run.');
+      this.status('idle', 'descent.idle');
       return true;
     } catch (err) {
       if (err.field === 'formula') $('#descent-parsed').textContent = '';
@@ -125,11 +127,31 @@ export const descent = {
     this.drawChart();
   },
 
-  status(state, text) {
+  // The function's description (in the page's language where it knows one) or how a formula was read.
+  describeSurface() {
+    const s = lab.descent.surface;
+    const f = s && !s.parsed && lab.info.functions.find((g) => g.name === s.name);
+    $('#descent-description').textContent = f ? maybe(`fn.${f.name}`) ?? f.description : '';
+    $('#descent-parsed').textContent = s && s.parsed ? t('descent.readAs', { text: s.parsed }) : '';
+  },
+
+  // The status line, from parts: a key of i18n.js, [key, params], or {text} (the server's words).
+  status(state, ...parts) {
     lab.descent.status = state;
+    this.statusParts = parts;
     const el = $('#descent-status');
     el.dataset.state = state;
-    el.textContent = text;
+    el.textContent = parts.map((p) => (p.text != null ? p.text : Array.isArray(p) ? t(...p) : t(p))).join('');
+  },
+
+  // The language changed: everything this panel wrote itself, again.
+  relabel() {
+    this.describeSurface();
+    this.status(lab.descent.status, ...this.statusParts);
+    this.updateResults();
+    this.background = null;
+    this.redraw();
+    this.drawChart();
   },
 
   stop() {
@@ -149,6 +171,7 @@ export const descent = {
     this.stop();
     const body = {
       ...lab.descent.source,
+      tab: lab.tab,
       start: [Number($('#descent-x0').value), Number($('#descent-y0').value)],
       steps: Number($('#descent-steps').value),
       delay_ms: Number($('#descent-speed').value),
@@ -159,20 +182,20 @@ export const descent = {
       created = await api('/api/descent', body);
     } catch (err) {
       showError(this.panel, err);
-      this.status('error', 'Not started: see the message above.');
+      this.status('error', 'descent.notStarted');
       return;
     }
     lab.descent.start = body.start;
     lab.descent.runs = {};
     for (const o of body.optimizers) lab.descent.runs[o.name] = { points: [], diverged: false, done: false, lr: o.lr };
     this.updateResults();
-    this.status('running', 'Running…');
+    this.status('running', 'descent.running');
     $('#descent-run').disabled = true;
     const es = (this.es = new EventSource(created.events));
     es.addEventListener('step', (e) => {
       const d = JSON.parse(e.data);
       for (const [name, point] of Object.entries(d.points)) lab.descent.runs[name].points.push(point);
-      this.status('running', `Running… step ${d.step} of ${body.steps}`);
+      this.status('running', ['descent.runningStep', { step: d.step, steps: body.steps }]);
       this.redraw();
       this.drawChartSoon();
     });
@@ -192,19 +215,19 @@ export const descent = {
       const diverged = entries.filter(([, r]) => r.diverged).length;
       const best = entries.filter(([, r]) => !r.diverged && r.value != null).sort((a, b) => a[1].value - b[1].value)[0];
       const label = (n) => lab.info.optimizers.find((o) => o.name === n).label;
-      let text = `Done: ${body.steps} steps.`;
-      if (best) text += ` Lowest f: ${label(best[0])} (${fmt(best[1].value)}).`;
-      if (diverged) text += ` ${diverged} diverged: try a smaller learning rate.`;
-      this.status('done', text);
+      const parts = [['descent.done', { steps: body.steps }]];
+      if (best) parts.push(['descent.lowest', { name: label(best[0]), value: fmt(best[1].value) }]);
+      if (diverged) parts.push(['descent.divergedCount', { count: diverged }]);
+      this.status('done', ...parts);
     });
     es.addEventListener('failed', (e) => {
       this.stop();
-      this.status('error', JSON.parse(e.data).error);
+      this.status('error', { text: JSON.parse(e.data).error });
     });
     es.onerror = () => {
       if (this.es === es) {
         this.stop();
-        this.status('error', 'The stream was cut: press Run again.');
+        this.status('error', 'descent.cut');
       }
     };
   },
@@ -223,7 +246,7 @@ export const descent = {
       dot.className = 'dot';
       dot.style.background = optimizerColor(o.name);
       item.appendChild(dot);
-      let text = `${o.label} (lr ${run.lr})`;
+      let text = t('descent.legend', { label: o.label, lr: run.lr });
       if (run.diverged) {
         cell.textContent = divergedText(run);
         item.classList.add('diverged');

@@ -1,8 +1,9 @@
 // The digits panel: a digit drawn with the mouse or a finger, read by a trained network
 // (its ten probabilities; a CNN's first-layer filters and feature maps too).
 
-import { $, api, clearErrors, decodeBytes, lab, showError } from './common.js';
+import { $, api, clearErrors, decodeBytes, fmt, lab, showError } from './common.js';
 import { canvasPoint } from './charts.js';
+import { t } from './i18n.js';
 
 export const digits = {
   panel: null, canvas: null, ctx: null, drawing: false, last: null, busy: false, pending: false, poll: null,
@@ -94,7 +95,7 @@ export const digits = {
       const r = await api('/api/digits/predict', { width: 56, height: 56, pixels: this.pixels() });
       clearErrors(this.panel);
       if (!r.available) {
-        showError(this.panel, { error: 'No model yet: press Train, or start the lab with --model-dir.', field: 'model' });
+        showError(this.panel, { error: t('digits.noModel'), field: 'model' });
       }
       this.show(r);
     } catch (err) {
@@ -142,29 +143,44 @@ export const digits = {
     }
   },
 
+  // Which model answers, how training goes, and what the learner may do next: train an MLP
+  // here, unless a CNN is loaded (an MLP would replace it with a weaker model).
   describeModel(m) {
     const info = $('#digits-model');
     info.textContent = '';
+    delete info.dataset.i18n;
     if (m.available) {
       const name = { mlp: 'MLP', 'simple-convnet': 'SimpleConvNet', 'deep-convnet': 'DeepConvNet' }[m.model] || m.model;
       const b = document.createElement('b');
       b.textContent = name;
-      info.append(b, m.source.startsWith('trained') ? ` ${m.source}` : ` from ${m.source}`);
-      if (m.test_accuracy != null) info.append(document.createElement('br'), `test accuracy ${(m.test_accuracy * 100).toFixed(2)}%`);
+      info.append(b, m.lab_subset ? t('digits.trainedHere', { n: m.lab_subset.toLocaleString('en') })
+        : t('digits.from', { source: m.source }));
+      if (m.test_accuracy != null) {
+        info.append(document.createElement('br'), t('digits.testAccuracy', { value: (m.test_accuracy * 100).toFixed(2) }));
+      }
     } else {
-      info.textContent = m.error || 'No digit model yet. Train one here (MNIST needed, about half a minute) or from the command line.';
+      info.textContent = m.error || t('digits.none');
     }
     info.dataset.available = m.available;
-    const t = m.training;
-    const busy = t.state === 'loading' || t.state === 'training';
+    const cnn = m.kind === 'cnn';
+    const training = m.training;
+    const busy = training.state === 'loading' || training.state === 'training';
+    $('#digits-train').hidden = cnn;
     $('#digits-train').disabled = busy;
-    $('#digits-progress').hidden = !busy && t.state !== 'done';
-    $('#digits-progress-bar').style.width = `${Math.round((t.progress || 0) * 100)}%`;
-    $('#digits-train-message').textContent = t.message || '';
-    $('#digits-train-message').dataset.state = t.state;
-    if (t.state === 'failed') showError(this.panel, { error: t.message, field: 'train' });
-    $('#digits-cnn').hidden = m.kind !== 'cnn';
-    if (m.kind === 'cnn' && m.filters) this.drawGrid($('#digits-filters'), m.filters, 8, 10, true);
+    $('#digits-cli-text').dataset.i18n = cnn ? 'digits.cnnHint' : 'digits.cliHint';
+    $('#digits-cli-text').textContent = t($('#digits-cli-text').dataset.i18n);
+    $('#digits-progress').hidden = !busy && training.state !== 'done';
+    $('#digits-progress-bar').style.width = `${Math.round((training.progress || 0) * 100)}%`;
+    $('#digits-train-message').textContent = trainingText(training);
+    $('#digits-train-message').dataset.state = training.state;
+    if (training.state === 'failed') showError(this.panel, { error: training.message, field: 'train' });
+    $('#digits-cnn').hidden = !cnn;
+    if (cnn && m.filters) this.drawGrid($('#digits-filters'), m.filters, 8, 10, true);
+  },
+
+  // The language changed: the model's description again.
+  relabel() {
+    if (lab.digits.model) this.describeModel(lab.digits.model);
   },
 
   async train() {
@@ -209,3 +225,15 @@ export const digits = {
     }
   },
 };
+
+// How the lab's own training goes, from the server's numbers (its message when it failed).
+function trainingText(training) {
+  switch (training.state) {
+    case 'loading': return t('digits.loading');
+    case 'training':
+      return training.measuring ? t('digits.measuring')
+        : t('digits.step', { step: training.step, total: training.total, loss: fmt(training.loss, 3) });
+    case 'done': return t('digits.done', { value: (training.accuracy * 100).toFixed(1), seconds: Math.round(training.seconds) });
+    default: return training.message || '';
+  }
+}

@@ -3,15 +3,19 @@
 // Each panel is a module: descent.js (with descent-map.js), network.js, digits.js; common.js
 // and charts.js hold what they share. window.zerodlLab holds what the page shows (trajectories,
 // accuracy, prediction), so that tests and curious learners can read it from the console.
+// i18n.js holds every word of the page in English and Japanese.
 
 import { $, api, lab } from './common.js';
 import { descent } from './descent.js';
 import { digits } from './digits.js';
+import { initialLanguage, setLanguage } from './i18n.js';
 import { network } from './network.js';
 
 // Ask the server what it offers (functions, optimizers, datasets, the digit model), then
-// build the panels from it.
+// build the panels from it, in the learner's language.
 async function main() {
+  setLanguage(initialLanguage());
+  document.querySelectorAll('[data-lang]').forEach((b) => b.addEventListener('click', () => switchLanguage(b.dataset.lang)));
   document.querySelectorAll('.tabs button').forEach((b) => b.addEventListener('click', () => showPanel(b.dataset.panel)));
   try {
     lab.info = await api('/api/info');
@@ -28,6 +32,12 @@ async function main() {
   showPanel(location.hash.slice(1) || 'descent');
   lab.ready = true;
   document.body.dataset.ready = 'true';
+}
+
+// The switch: the page's own words at once, each panel's words it wrote, and the choice remembered.
+function switchLanguage(lang) {
+  setLanguage(lang, true);
+  if (lab.ready) for (const panel of [descent, network, digits]) panel.relabel();
 }
 
 // Tabs: the panel named in the URL's #hash; a panel's first showing opens it (starts its work).

@@ -1,13 +1,15 @@
 // The network panel: a small MLP learning a 2-D dataset on the server, its decision boundary
 // and its loss and accuracy streamed to the page as it trains.
 
-import { $, api, clearErrors, decodeBytes, fmt, hexToRgb, lab, showError } from './common.js';
-import { drawGridImage, lineChart, setupCanvas } from './charts.js';
+import { $, api, clearErrors, decodeBytes, fmt, hexToRgb, lab, newId, showError } from './common.js';
+import { drawGridImage, lineChart, niceTicks, setupCanvas } from './charts.js';
+import { maybe, t } from './i18n.js';
 
 const CLASS_COLORS = ['#e8590c', '#1971c2', '#2b8a3e'].map(hexToRgb);
+const MAP = { l: 38, r: 8, t: 8, b: 28 };      // the map's margins, for the axes' ticks
 
 export const network = {
-  panel: null, es: null, data: null, snapshot: null, opened: false,
+  panel: null, es: null, data: null, snapshot: null, opened: false, statusKey: ['', {}],
 
   init() {
     this.panel = $('#panel-network');
@@ -17,7 +19,8 @@ export const network = {
     };
     for (const [sel, field] of Object.entries(fields)) $(sel).dataset.field = field;
     this.buildOptimizerMenu();
-    lab.network.session = newSessionId();
+    lab.network.session = newId();
+    this.setStatus('idle', '');
     $('#net-train').addEventListener('click', () => this.train());
     $('#net-pause').addEventListener('click', () => this.control('pause'));
     $('#net-reset').addEventListener('click', () => this.control('reset'));
@@ -86,6 +89,7 @@ export const network = {
     }
     lab.network.history = [];
     this.snapshot = null;
+    this.drawLegend();
     this.connect();
     return true;
   },
@@ -119,13 +123,12 @@ export const network = {
       es.close();
       if (this.es === es) this.es = null;
       // a failed run stays marked as failed; its reason says why
-      this.setStatus(lab.network.status === 'failed' ? 'failed' : 'stopped',
-                     `Stopped (${d.reason}). Press Train to start again.`);
+      this.setStatus(lab.network.status === 'failed' ? 'failed' : 'stopped', 'network.stopped', { reason: d.reason });
     });
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED && this.es === es) {
         this.es = null;
-        this.setStatus('stopped', 'Disconnected from the server. Press Train to start again.');
+        this.setStatus('stopped', 'network.disconnected');
       }
     };
   },
@@ -144,27 +147,55 @@ export const network = {
     acc.textContent = snap.accuracy == null ? '–' : `${(snap.accuracy * 100).toFixed(1)}%`;
     acc.dataset.value = snap.accuracy;
     const words = {
-      running: 'Training…', paused: snap.step ? 'Paused.' : 'Ready: press Train.',
-      finished: `Finished: the lab stops at ${snap.max_steps.toLocaleString('en')} steps.`,
-      diverged: 'The loss became infinite: the learning rate is too large. Lower it and press Train.',
-      failed: `Training failed: ${snap.error || ''}`,
+      running: ['network.running'], paused: [snap.step ? 'network.paused' : 'network.ready'],
+      finished: ['network.finished', { steps: snap.max_steps.toLocaleString('en') }],
+      diverged: ['network.diverged'], failed: ['network.failed', { error: snap.error || '' }],
     };
-    this.setStatus(snap.state, words[snap.state] || snap.state);
+    this.setStatus(snap.state, ...(words[snap.state] || ['']));
     this.drawMap();
     this.drawChart();
   },
 
-  setStatus(state, text) {
+  // The status line says `key` of i18n.js with `params` (a stop's reason translated where known).
+  setStatus(state, key, params = {}) {
     lab.network.status = state;
+    this.statusKey = [key, params];
     const el = $('#network-status');
     el.dataset.state = state === 'failed' || state === 'diverged' ? 'error' : state;
-    el.textContent = text;
+    const reason = params.reason && (maybe(`reason.${params.reason}`) ?? params.reason);
+    el.textContent = t(key, reason ? { ...params, reason } : params);
     // Train starts (or resumes a paused run), Pause pauses, Reset gives fresh weights.
     $('#net-pause').disabled = state !== 'running';
     $('#net-train').disabled = state === 'running';
-    $('#net-train').textContent = state === 'paused' && lab.network.step > 0 ? '▶ Resume' : '▶ Train';
+    $('#net-train').textContent = t(state === 'paused' && lab.network.step > 0 ? 'network.resume' : 'network.train');
   },
 
+  // The language changed: everything this panel wrote itself, again.
+  relabel() {
+    this.setStatus(lab.network.status, ...this.statusKey);
+    this.drawLegend();
+    this.drawChart();
+  },
+
+  // The classes' colours under the map, as many as the dataset has.
+  drawLegend() {
+    const legend = $('#network-legend');
+    legend.textContent = '';
+    const classes = this.data ? this.data.classes : 0;
+    lab.network.classes = classes;
+    for (let k = 0; k < classes; k++) {
+      const item = document.createElement('span');
+      item.className = 'item';
+      item.dataset.class = k;
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch class';
+      swatch.style.background = `rgb(${CLASS_COLORS[k].join(',')})`;
+      item.append(swatch, t('network.class', { k }));
+      legend.appendChild(item);
+    }
+  },
+
+  // The class probabilities as colours, the dataset's points over them, and the axes x₁, x₂.
   drawMap() {
     const canvas = $('#network-map');
     const { ctx, w, h } = setupCanvas(canvas);
@@ -176,7 +207,11 @@ export const network = {
     const G = snap.grid;
     const C = snap.classes;
     const probs = decodeBytes(snap.boundary);
-    drawGridImage(ctx, G, 0, 0, w, h, (i, j) => {
+    const pw = w - MAP.l - MAP.r;
+    const ph = h - MAP.t - MAP.b;
+    ctx.save();
+    ctx.beginPath(); ctx.rect(MAP.l, MAP.t, pw, ph); ctx.clip();
+    drawGridImage(ctx, G, MAP.l, MAP.t, pw, ph, (i, j) => {
       const base = (i * G + j) * C;
       let r = 0; let g = 0; let b = 0; let top = 0;
       for (let c = 0; c < C; c++) {
@@ -189,8 +224,8 @@ export const network = {
       return [255 + (r - 255) * mix, 255 + (g - 255) * mix, 255 + (b - 255) * mix];
     });
     const [lo, hi] = data.window;
-    const X = (x) => ((x - lo) / (hi - lo)) * w;
-    const Y = (y) => h - ((y - lo) / (hi - lo)) * h;
+    const X = (x) => MAP.l + ((x - lo) / (hi - lo)) * pw;
+    const Y = (y) => MAP.t + ph - ((y - lo) / (hi - lo)) * ph;
     for (let k = 0; k < data.points.length; k++) {
       const [x, y] = data.points[k];
       const c = CLASS_COLORS[data.labels[k]];
@@ -202,6 +237,36 @@ export const network = {
       ctx.strokeStyle = '#fff';
       ctx.stroke();
     }
+    ctx.restore();
+    this.drawAxes(ctx, X, Y, lo, hi, pw, ph);
+  },
+
+  drawAxes(ctx, X, Y, lo, hi, pw, ph) {
+    const ticks = niceTicks(lo, hi, 6);
+    lab.network.ticks = ticks;
+    ctx.strokeStyle = '#8d94a6';
+    ctx.lineWidth = 1;
+    ctx.strokeRect(MAP.l, MAP.t, pw, ph);
+    ctx.fillStyle = '#4b5263';
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    for (const v of ticks) {
+      ctx.beginPath(); ctx.moveTo(X(v), MAP.t + ph); ctx.lineTo(X(v), MAP.t + ph + 3); ctx.stroke();
+      ctx.fillText(fmt(v, 2), X(v), MAP.t + ph + 5);
+    }
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const v of ticks) {
+      ctx.beginPath(); ctx.moveTo(MAP.l - 3, Y(v)); ctx.lineTo(MAP.l, Y(v)); ctx.stroke();
+      ctx.fillText(fmt(v, 2), MAP.l - 5, Y(v));
+    }
+    ctx.font = 'italic 12px Georgia, serif';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText('x₁', MAP.l + pw, MAP.t + ph + 27);
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'top';
+    ctx.fillText('x₂', 2, MAP.t);
   },
 
   drawChart() {
@@ -213,7 +278,7 @@ export const network = {
       { color: '#d1495b', points: hist.map((q) => [q[0], q[1]]) },
       { color: '#2e7d32', points: hist.map((q) => [q[0], q[2]]), axis: 'right' },
     ], {
-      xmax, xlabel: 'step',
+      xmax, xlabel: t('chart.step'),
       left: { lo: 0, hi },
       right: { lo: 0, hi: 1, format: (t) => `${Math.round(t * 100)}%` },
     });
@@ -227,10 +292,3 @@ export const network = {
     this.opened = false;
   },
 };
-
-function newSessionId() {
-  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
