@@ -432,6 +432,13 @@ def test_the_page_speaks_japanese_and_english(browser, server):
         t.wait("zerodlLab.descent.status === 'done'")
         assert "（学習率 " in page.inner_text("#descent-legend")
         assert page.inner_text("#descent-status").startswith("完了: 100 ステップ。")
+        page.fill('[data-lr="sgd"]', "500")                  # the server's check, in Japanese
+        page.click("#descent-run")
+        t.wait("document.querySelector('[data-error-for=\"lr.sgd\"]').textContent !== ''")
+        assert page.inner_text('[data-error-for="lr.sgd"]') == "0.000001 から 100 までの値にしてください"
+        page.fill('[data-lr="sgd"]', "0.95")
+        page.click("#descent-run")
+        t.wait("zerodlLab.descent.status === 'done'")
         for panel in ["descent", "network", "digits"]:
             page.click(f"#tab-{panel}")
             if panel == "network":
@@ -458,7 +465,8 @@ def test_the_page_speaks_japanese_and_english(browser, server):
         page.reload()
         t.wait("window.zerodlLab && window.zerodlLab.ready === true")
         assert page.inner_text("#tab-network") == "ニューラルネット"
-        assert t.errors == [] and t.console_errors() == []
+        assert t.errors == []
+        assert all("status of 400" in text for text in t.console_errors())   # the refused rate
     finally:
         t.context.close()
 

@@ -420,6 +420,22 @@ def test_network_start_refuses_bad_settings_with_the_field(client, change, field
     assert err["field"] == field
 
 
+@pytest.mark.parametrize("path, body, code, extra", [
+    ("/api/network/start", {"session": "test-codes", "lr": 1e6}, "range", {"limits": [1e-5, 10.0]}),
+    ("/api/network/start", {"session": "test-codes", "batch_size": "8"}, "whole", {}),
+    ("/api/network/start", {"session": "test-codes", "activation": "elu"}, "choice", {}),
+    ("/api/surface", {"function": "bowl", "xlim": [1, 0]}, "order", {}),
+    ("/api/surface", {"function": "bowl", "xlim": [0, 1e9]}, "within", {"limits": [-1e4, 1e4]}),
+    ("/api/surface", {"formula": "x^2 +"}, "formula", {"position": 5,
+                                                       "reason": "the formula ends where a number, "
+                                                                 "x, y or '(' was expected"}),
+])
+def test_refusals_carry_a_code_the_page_words_in_its_language(client, path, body, code, extra):
+    status, err = client.post(path, body)
+    assert status == 400 and err["code"] == code and err["error"]
+    assert {k: err[k] for k in extra} == extra
+
+
 def test_network_control_refuses_bad_actions_and_unknown_sessions(client):
     start_session(client, "test-actions", speed=10, paused=True)
     status, err = client.post("/api/network/control", {"session": "test-actions",

@@ -52,7 +52,8 @@ def resolve_surface(body: dict) -> Surface:
         try:
             parsed = compile_formula(formula)
         except FormulaError as e:
-            raise BadRequest(str(e), "formula", position=e.position) from None
+            raise BadRequest(str(e), "formula", position=e.position, code="formula",
+                             reason=e.reason) from None
         xlim = pair(body, "xlim", FORMULA_WINDOW, MAX_COORD)
         ylim = pair(body, "ylim", FORMULA_WINDOW, MAX_COORD)
         return Surface(parsed, formula, to_text(parsed.tree), xlim, ylim, [])

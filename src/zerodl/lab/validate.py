@@ -1,7 +1,10 @@
 """Checking what a request sent: each helper returns a clean value or raises BadRequest.
 
 A BadRequest becomes HTTP 400 with ``{"error": message, "field": name}``;
-the page shows the message next to the control called ``field``.
+the page shows the message next to the control called ``field``. The checks
+below also send a ``code`` (range, number, whole, choice, missing, pair,
+within, order) and the ``limits``, from which the page writes the message
+in its own language.
 
 Numbers are range-checked before they are converted: Python compares an int
 of any size with a float exactly, so a 400-digit integer is "out of range",
@@ -70,10 +73,10 @@ def number(body: dict, key: str, default, lo: float, hi: float, field: str | Non
     """``body[key]`` as a finite float in [lo, hi] (``default`` when absent; None = required)."""
     value, field, label = _present(body, key, default, field, label)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BadRequest(f"{label} must be a number, got {shown(value)}", field)
+        raise BadRequest(f"{label} must be a number, got {shown(value)}", field, code="number")
     if not lo <= value <= hi:          # before float(): exact for huge ints, False for NaN
         raise BadRequest(f"{label} must lie between {lo:g} and {hi:g}, got {shown(value)}",
-                         field)
+                         field, code="range", limits=[lo, hi])
     return float(value)
 
 
@@ -84,9 +87,10 @@ def integer(body: dict, key: str, default, lo: int, hi: int, field: str | None =
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"{label} must be a whole number, got {shown(value)}", field)
+        raise BadRequest(f"{label} must be a whole number, got {shown(value)}", field, code="whole")
     if not lo <= value <= hi:
-        raise BadRequest(f"{label} must lie between {lo} and {hi}, got {shown(value)}", field)
+        raise BadRequest(f"{label} must lie between {lo} and {hi}, got {shown(value)}", field,
+                         code="range", limits=[lo, hi])
     return value
 
 
@@ -95,7 +99,7 @@ def choice(body: dict, key: str, options, default=None, label: str | None = None
     value = body.get(key, default)
     if value not in options:
         raise BadRequest(f"{label or key} must be one of {', '.join(options)}, "
-                         f"got {shown(value)}", key)
+                         f"got {shown(value)}", key, code="choice")
     return value
 
 
@@ -104,12 +108,13 @@ def pair(body: dict, key: str, default, bound: float, ordered: bool = True) -> t
     value, _, _ = _present(body, key, default, None, None)
     if (not isinstance(value, (list, tuple)) or len(value) != 2
             or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)):
-        raise BadRequest(f"{key} must be two numbers, got {shown(value)}", key)
+        raise BadRequest(f"{key} must be two numbers, got {shown(value)}", key, code="pair")
     if not all(abs(v) <= bound for v in value):   # before float(): exact for huge ints
-        raise BadRequest(f"{key} must lie within ±{bound:g}, got {shown(value)}", key)
+        raise BadRequest(f"{key} must lie within ±{bound:g}, got {shown(value)}", key,
+                         code="within", limits=[-bound, bound])
     a, b = float(value[0]), float(value[1])
     if ordered and not a < b:
-        raise BadRequest(f"{key} must go from low to high, got {shown(value)}", key)
+        raise BadRequest(f"{key} must go from low to high, got {shown(value)}", key, code="order")
     return a, b
 
 
@@ -133,7 +138,7 @@ def _present(body: dict, key: str, default, field: str | None, label: str | None
     field, label = field or key, label or key
     value = body.get(key, default)
     if value is None:
-        raise BadRequest(f"{label} is missing", field)
+        raise BadRequest(f"{label} is missing", field, code="missing")
     return value, field, label
 
 

@@ -1,7 +1,7 @@
 // What every panel shares: the page's state (window.zerodlLab), talking to the server,
 // error messages beside their controls, and number formatting.
 
-import { t } from './i18n.js';
+import { maybe, t } from './i18n.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -50,7 +50,7 @@ export function showError(panel, err) {
   const field = err && err.field != null ? err.field : '';
   let box = $(`[data-error-for="${cssEscape(field)}"]`, panel);
   if (!box) box = $('[data-error-for=""]', panel);
-  box.textContent = err.error || String(err);
+  box.textContent = errorText(err);
   if (err.position != null && field === 'formula') {
     const where = document.createElement('div');
     where.className = 'mono caret';
@@ -59,6 +59,15 @@ export function showError(panel, err) {
   }
   const input = panel.querySelector(`[data-field="${cssEscape(field)}"]`);
   if (input) input.classList.add('invalid');
+}
+
+// The server's message, or the page's own words for it where the server sent a code
+// (validate.py's checks) that the page's language has a sentence for.
+export function errorText(err) {
+  const own = err.code && maybe(`err.${err.code}`);
+  if (!own) return err.error || String(err);
+  const [lo, hi] = err.limits || [];
+  return t(`err.${err.code}`, { lo, hi, position: (err.position ?? 0) + 1, reason: err.reason });
 }
 
 export function clearErrors(panel) {

@@ -241,6 +241,16 @@ const STRINGS = {
     'digits.measuring': 'テスト用の 10,000 枚で正解率を測っています',
     'digits.done': '{seconds} 秒で完了、テストデータの正解率 {value}%',
 
+    'err.range': '{lo} から {hi} までの値にしてください',
+    'err.number': '数を入れてください',
+    'err.whole': '整数を入れてください',
+    'err.choice': '選べるものの中から選んでください',
+    'err.missing': '値を入れてください',
+    'err.pair': '2 つの数にしてください',
+    'err.within': '{lo} から {hi} までの範囲にしてください',
+    'err.order': '小さい方から大きい方の順にしてください',
+    'err.formula': '{position} 文字目で式を読めません（{reason}）',
+
     'fn.bowl': '丸いお椀: 勾配はまっすぐ最小点を指す（4.4 節）',
     'fn.elongated': '細長い谷: 本のオプティマイザ比較（6.1 節）。素の SGD はジグザグに進む',
     'fn.rosenbrock': 'バナナ形に曲がった谷: 見つけやすく、たどるのは遅い',
