@@ -137,9 +137,27 @@ def test_notebooks_are_kept_without_outputs():
         dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
                  and (c.outputs or c.execution_count is not None)]
         assert not dirty, (f"{path.name}: cells {dirty} hold outputs; clear them before committing: "
-                           f"jupyter nbconvert --clear-output --inplace notebooks/*.ipynb")
+                           f"python notebooks/clear_outputs.py")
         assert path.stat().st_size < 40_000, f"{path.name} is {path.stat().st_size} bytes"
         assert nb.metadata.kernelspec.name == "python3"
+
+
+def test_clear_outputs_empties_an_executed_notebook(tmp_path):
+    sys.path.insert(0, str(NOTEBOOKS))
+    try:
+        from clear_outputs import clear
+    finally:
+        sys.path.remove(str(NOTEBOOKS))
+    nb = nbformat.read(NOTEBOOKS / "000_gradient.ipynb", as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="zerodl 0.1.0\n")]
+    code.execution_count = 1
+    code.metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00Z"}
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, path)
+    assert clear(path) and not clear(path)
+    assert nbformat.read(path, as_version=4) == nbformat.read(NOTEBOOKS / "000_gradient.ipynb",
+                                                               as_version=4)
 
 
 def test_the_install_cell_is_the_same_in_every_notebook():
