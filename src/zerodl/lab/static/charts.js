@@ -69,6 +69,36 @@ export function drawGridImage(ctx, n, x, y, w, h, rgbAt) {
   ctx.drawImage(img, x - cellW / 2, y - cellH / 2, w + cellW, h + cellH);
 }
 
+// A plot's frame (box {l, t, w, h}: left, top, width, height in CSS pixels), its ticks with
+// their values below and left of it, and the axes' names: x at the right end of the bottom
+// edge `bottom`, y at the top left. X(v) and Y(v) give the pixel of a value.
+export function drawAxes(ctx, box, { xTicks, yTicks, X, Y, bottom, digits = 3, names = ['x', 'y'] }) {
+  const base = box.t + box.h;
+  ctx.strokeStyle = '#8d94a6';
+  ctx.lineWidth = 1;
+  ctx.strokeRect(box.l, box.t, box.w, box.h);
+  ctx.fillStyle = '#4b5263';
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'top';
+  for (const v of xTicks) {
+    ctx.fillText(fmt(v, digits), X(v), base + 5);
+    ctx.beginPath(); ctx.moveTo(X(v), base); ctx.lineTo(X(v), base + 3); ctx.stroke();
+  }
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (const v of yTicks) {
+    ctx.fillText(fmt(v, digits), box.l - 6, Y(v));
+    ctx.beginPath(); ctx.moveTo(box.l - 3, Y(v)); ctx.lineTo(box.l, Y(v)); ctx.stroke();
+  }
+  ctx.font = 'italic 12px Georgia, serif';
+  ctx.textBaseline = 'bottom';
+  ctx.fillText(names[0], box.l + box.w, bottom - 1);
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'top';
+  ctx.fillText(names[1], 3, box.t);
+}
+
 // A line chart: series [{color, points: [[x, y]...], axis: 'left'|'right'}].
 export function lineChart(canvas, series, opts) {
   const { ctx, w, h } = setupCanvas(canvas);

@@ -1,8 +1,8 @@
 // The descent panel's pictures: the surface (heat map, contours, -grad f arrows, minima, axes),
 // the optimizers' paths over it, and f against the step.
 
-import { $, fmt, hexToRgb, lab } from './common.js';
-import { drawGridImage, lineChart, niceTicks, ramp, setupCanvas, star } from './charts.js';
+import { $, hexToRgb, lab } from './common.js';
+import { drawAxes, drawGridImage, lineChart, niceTicks, ramp, setupCanvas, star } from './charts.js';
 import { t } from './i18n.js';
 
 // One colour per optimizer, in the order the server lists them (sgd red, momentum orange, …).
@@ -149,33 +149,10 @@ export const descentMap = {
     }
     ctx.restore();
 
-    // Axes.
-    ctx.strokeStyle = '#8d94a6';
-    ctx.lineWidth = 1;
-    ctx.strokeRect(p.l, p.t, pw, ph);
-    ctx.fillStyle = '#4b5263';
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'top';
-    for (const t of niceTicks(s.xlim[0], s.xlim[1], 8)) {
-      const [x] = this.toPx(t, 0);
-      ctx.fillText(fmt(t, 3), x, p.t + ph + 5);
-      ctx.beginPath(); ctx.moveTo(x, p.t + ph); ctx.lineTo(x, p.t + ph + 3); ctx.stroke();
-    }
-    ctx.textAlign = 'right';
-    ctx.textBaseline = 'middle';
-    for (const t of niceTicks(s.ylim[0], s.ylim[1], 6)) {
-      const [, y] = this.toPx(0, t);
-      ctx.fillText(fmt(t, 3), p.l - 6, y);
-      ctx.beginPath(); ctx.moveTo(p.l - 3, y); ctx.lineTo(p.l, y); ctx.stroke();
-    }
-    ctx.font = 'italic 12px Georgia, serif';
-    ctx.textAlign = 'right';
-    ctx.textBaseline = 'bottom';
-    ctx.fillText('x', w - p.r, h - 1);
-    ctx.textAlign = 'left';
-    ctx.textBaseline = 'top';
-    ctx.fillText('y', 4, p.t);
+    drawAxes(ctx, { l: p.l, t: p.t, w: pw, h: ph }, {
+      xTicks: niceTicks(s.xlim[0], s.xlim[1], 8), yTicks: niceTicks(s.ylim[0], s.ylim[1], 6),
+      X: (v) => this.toPx(v, 0)[0], Y: (v) => this.toPx(0, v)[1], bottom: h,
+    });
     this.background = bg;
   },
 

@@ -2,7 +2,7 @@
 // and its loss and accuracy streamed to the page as it trains.
 
 import { $, api, clearErrors, decodeBytes, fmt, hexToRgb, lab, newId, showError } from './common.js';
-import { drawGridImage, lineChart, niceTicks, setupCanvas } from './charts.js';
+import { drawAxes, drawGridImage, lineChart, niceTicks, setupCanvas } from './charts.js';
 import { maybe, t } from './i18n.js';
 
 const CLASS_COLORS = ['#e8590c', '#1971c2', '#2b8a3e'].map(hexToRgb);
@@ -238,35 +238,10 @@ export const network = {
       ctx.stroke();
     }
     ctx.restore();
-    this.drawAxes(ctx, X, Y, lo, hi, pw, ph);
-  },
-
-  drawAxes(ctx, X, Y, lo, hi, pw, ph) {
-    const ticks = niceTicks(lo, hi, 6);
-    lab.network.ticks = ticks;
-    ctx.strokeStyle = '#8d94a6';
-    ctx.lineWidth = 1;
-    ctx.strokeRect(MAP.l, MAP.t, pw, ph);
-    ctx.fillStyle = '#4b5263';
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'top';
-    for (const v of ticks) {
-      ctx.beginPath(); ctx.moveTo(X(v), MAP.t + ph); ctx.lineTo(X(v), MAP.t + ph + 3); ctx.stroke();
-      ctx.fillText(fmt(v, 2), X(v), MAP.t + ph + 5);
-    }
-    ctx.textAlign = 'right';
-    ctx.textBaseline = 'middle';
-    for (const v of ticks) {
-      ctx.beginPath(); ctx.moveTo(MAP.l - 3, Y(v)); ctx.lineTo(MAP.l, Y(v)); ctx.stroke();
-      ctx.fillText(fmt(v, 2), MAP.l - 5, Y(v));
-    }
-    ctx.font = 'italic 12px Georgia, serif';
-    ctx.textBaseline = 'bottom';
-    ctx.fillText('x₁', MAP.l + pw, MAP.t + ph + 27);
-    ctx.textAlign = 'left';
-    ctx.textBaseline = 'top';
-    ctx.fillText('x₂', 2, MAP.t);
+    lab.network.ticks = niceTicks(lo, hi, 6);
+    drawAxes(ctx, { l: MAP.l, t: MAP.t, w: pw, h: ph }, {
+      xTicks: lab.network.ticks, yTicks: lab.network.ticks, X, Y, bottom: h, digits: 2, names: ['x₁', 'x₂'],
+    });
   },
 
   drawChart() {
