@@ -438,3 +438,38 @@ def test_a_freed_graph_says_so_in_its_drawing(monkeypatch):
     assert g.freed and "partly freed" in repr(g)
     fig = g.draw()
     assert "freed by backward()" in fig.axes[0].get_title()
+
+
+def test_in_ipython_a_figure_draws_itself_with_ipythons_printers_and_leaves_pyplot(monkeypatch):
+    """What Jupyter sees (the real kernel is in test_notebooks.py): the bundle comes from the
+    printers IPython has for figures, and under the inline backend the figure then leaves
+    pyplot's list, so the end-of-cell flush does not show it a second time."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from zerodl.viz import display
+
+    fig = viz.plot_activations(["relu"])
+    assert fig._repr_mimebundle_() is None          # outside IPython: nothing to add
+
+    class Formatter:
+        def __init__(self, printer):
+            self.printer = printer
+
+        def lookup_by_type(self, cls):
+            if cls is not Figure or self.printer is None:
+                raise KeyError(cls)
+            return self.printer
+
+    formatters = {"text/plain": Formatter(repr), "image/png": Formatter(lambda f: b"PNG"),
+                  "image/jpeg": Formatter(None),
+                  "image/svg+xml": Formatter(lambda f: ("<svg/>", {"isolated": True}))}
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(formatters=formatters))
+    monkeypatch.setattr(display, "_shell", lambda: shell)
+    monkeypatch.setattr(display, "_inline_backend", lambda: True)
+    assert plt.get_fignums() == [fig.number]
+    data, metadata = fig._repr_mimebundle_()
+    assert data == {"image/png": b"PNG", "image/svg+xml": "<svg/>"}
+    assert metadata == {"image/svg+xml": {"isolated": True}}
+    assert plt.get_fignums() == []                                        # shown: released
+    assert fig._repr_mimebundle_(include={"image/png"}) == {"image/png": b"PNG"}
