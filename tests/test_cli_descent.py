@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from cli_support import hide_matplotlib
 from zerodl import landscape
 from zerodl.cli import main
 
@@ -107,16 +108,24 @@ def test_the_installed_command_runs(tmp_path):
 
 
 def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    hide_matplotlib(monkeypatch)
     assert main(["plot", "surface", "--out", str(tmp_path / "a.png")]) == 1
     assert "pip install 'zerodl[plot]'" in capsys.readouterr().err
     assert not (tmp_path / "a.png").exists()
+
+
+def test_rosenbrock_with_the_default_rates_does_not_diverge(tmp_path, capsys):
+    assert main(["descent", "--function", "rosenbrock", "--out", str(tmp_path)]) == 0
+    runs = strict_json(tmp_path / "trajectories.json")["trajectories"]
+    assert not any(run["diverged"] for run in runs.values())
+    assert runs["sgd"]["lr"] == 0.002 and runs["adam"]["lr"] == 0.3
+    assert runs["sgd"]["values"][-1] < 1.0 < runs["sgd"]["values"][0]   # f went down from 12.5
+    assert "diverged" not in capsys.readouterr().out
+
+
+def test_a_diverged_race_says_to_lower_the_rate(tmp_path, capsys):
+    assert main(["descent", "--function", "rosenbrock", "--optimizers", "sgd,adam",
+                 "--lr", "sgd=0.95", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "sgd           0.95" in out and "diverged at step 2" in out
+    assert "1 diverged: try a smaller learning rate, e.g. --lr sgd=0.095" in out

@@ -60,3 +60,17 @@ def test_gradcheck_filters_by_name():
     assert names == [c.name for c in CASES if "softmax" in c.name or "matmul vector" in c.name]
     assert "log_softmax" in names and "matmul" not in names
     assert result.stdout.strip().endswith("all passed")
+
+
+def test_gradcheck_help_explains_the_seed_and_names():
+    result = run_zerodl("gradcheck", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "--seed SEED seed of the random inputs, 0 to 2**32-1 (default 0)" in text
+    assert "only the operations whose name contains one of these" in text
+
+
+def test_gradcheck_of_an_unknown_name_checks_nothing_and_fails():
+    result = run_zerodl("gradcheck", "softmax", "nosuchop")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "no operation matches 'nosuchop'" in result.stderr and "log_softmax" in result.stderr

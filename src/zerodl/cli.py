@@ -3,6 +3,10 @@
 Each subcommand lives in ``zerodl/commands/<name>.py`` with two functions:
 ``add_parser(subparsers)`` declares its options and ``run(args)`` does the
 work, importing what it needs only then, so ``zerodl --help`` is instant.
+
+Every failure ends the same way, here in ``main``: one message on stderr
+naming the command, what went wrong and the fix, and a non-zero exit status
+(``zerodl.commands.errors``); ``--debug`` or ``ZERODL_DEBUG=1`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import importlib
 import sys
 
 from . import __version__
+from .commands.errors import debugging, report
 from .memory import keep_freed_memory
-from .optional import MissingExtra
 
 COMMANDS = ["gradcheck", "train", "evaluate", "descent", "plot", "lab"]
+DEBUG_HELP = "on a failure, print the traceback too (also ZERODL_DEBUG=1)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="zerodl: deep learning built from zero on NumPy.",
     )
     parser.add_argument("--version", action="version", version=f"zerodl {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -34,12 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # a command not written yet
             raise
         sub = module.add_parser(subparsers)
+        # Also after the command's name; SUPPRESS keeps `zerodl --debug train` working.
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help=DEBUG_HELP)
         sub.set_defaults(run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; returns the exit status."""
+    """Parse ``argv`` and run the chosen subcommand; returns the exit status.
+
+    0 on success, 2 for a bad option, 130 after Ctrl-C, 1 for any other
+    failure, which is reported in one message (``commands.errors.report``).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     keep_freed_memory()  # the command owns its process: steps reuse freed arrays (memory.py)
@@ -51,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except MissingExtra as e:  # its message says what to pip install
-        print(f"zerodl: {e}", file=sys.stderr)
-        return 1
+    except Exception as e:
+        return report(args.command, e, debug=debugging(args.debug))
 
 
 if __name__ == "__main__":

@@ -41,13 +41,27 @@ def register(name: str, make_inputs: Callable, atol: float = 1e-5, rtol: float =
 
 
 def run_all(seed: int = 0, names: list[str] | None = None):
-    """Yield (case, max abs error, passed) for every registered case (or those named)."""
+    """Yield (case, max abs error, passed) for every registered case (or those ``select`` picks)."""
     rng = np.random.default_rng(seed)
-    for case in CASES:
-        if names and not any(n in case.name for n in names):
-            continue
+    for case in select(names):
         errors = gradient_errors(case.fn, *case.make_inputs(rng), atol=case.atol, rtol=case.rtol)
         yield case, max(e.max_abs_error for e in errors), all(e.ok for e in errors)
+
+
+def select(names: list[str] | None = None) -> list:
+    """The cases whose name contains one of ``names`` (every case when there are none).
+
+    A name that is part of no case's name is a ValueError naming it and listing
+    the valid names, so a typo is never an empty check that passes.
+    """
+    if not names:
+        return list(CASES)
+    unknown = [n for n in names if not any(n in case.name for case in CASES)]
+    if unknown:
+        raise ValueError(f"gradcheck: no operation matches {', '.join(map(repr, unknown))}; "
+                         f"give a part of one of these names: "
+                         f"{', '.join(case.name for case in CASES)}")
+    return [case for case in CASES if any(n in case.name for n in names)]
 
 
 # ---------------------------------------------------------------- inputs

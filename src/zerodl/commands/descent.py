@@ -4,12 +4,25 @@
                    --start=-7,2 --steps 30 --out runs/descent
 
 is the book's optimizer comparison (ch. 6.1.7, fig. 6-8), with its learning rates.
+Where those rates overshoot a steeper function (rosenbrock, himmelblau, beale)
+at once, the function's own default rates (``FUNCTION_LRS``) are used instead;
+a run that still diverges is reported with a smaller rate to try.
 """
 
 from __future__ import annotations
 
 import math
-import sys
+
+from .errors import CommandError, check_output_folder
+
+MAX_STEPS = 100_000  # per optimizer; each step is a forward and backward pass
+# Rates of the momentum family and SGD that follow these functions' steep walls
+# for 30 steps from their start without diverging (the others' defaults do).
+FUNCTION_LRS = {
+    "rosenbrock": {"sgd": 0.002, "momentum": 0.001, "nesterov": 0.001},
+    "himmelblau": {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01},
+    "beale": {"sgd": 0.01, "momentum": 0.005, "nesterov": 0.005},
+}
 
 
 def add_parser(subparsers):
@@ -23,7 +36,9 @@ def add_parser(subparsers):
         description="Minimise a 2-D test function with several optimizers from the same start "
                     "and draw their paths on its contour plot. Default learning rates: "
                     + ", ".join(f"{k}={s.descent_lr:g}" for k, s in OPTIMIZERS.items())
-                    + " (the book's for sgd, momentum, adagrad and adam).",
+                    + " (the book's for sgd, momentum, adagrad and adam); on "
+                    + "; ".join(f"{f}: " + ", ".join(f"{k}={v:g}" for k, v in lrs.items())
+                                for f, lrs in FUNCTION_LRS.items()) + ".",
     )
     p.add_argument("--function", default="elongated",
                    help=f"one of: {', '.join(FUNCTIONS)} (default: elongated)")
@@ -32,7 +47,8 @@ def add_parser(subparsers):
     p.add_argument("--start", default=None,
                    help="start point x,y; write --start=-7,2 when it begins with a minus "
                         "(default: the function's own start)")
-    p.add_argument("--steps", type=int, default=30, help="updates per optimizer (default 30)")
+    p.add_argument("--steps", type=int, default=30,
+                   help=f"updates per optimizer, 0 to {MAX_STEPS:,} (default 30)")
     p.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
                    help="learning rate of one optimizer, e.g. --lr sgd=0.5 (repeatable)")
     p.add_argument("--grad", choices=["autodiff", "numerical"], default="autodiff",
@@ -49,12 +65,12 @@ def run(args) -> int:
 
     try:  # our checks first, then minimize's own, before anything is written
         config = _check(args, landscape)
+        check_output_folder(args.out)
         runs = {name: landscape.minimize(config["function"], config["start"], name, lr=lr,
                                          steps=args.steps, grad=args.grad)
                 for name, lr in config["lrs"].items()}
     except ValueError as e:
-        print(f"zerodl descent: {e}", file=sys.stderr)
-        return 2
+        raise CommandError(str(e), 2) from None
     return _write(config, runs, args, landscape)
 
 
@@ -65,6 +81,8 @@ def _check(args, landscape) -> dict:
     if args.function not in landscape.FUNCTIONS:
         raise ValueError(f"unknown function {args.function!r}; "
                          f"valid names: {', '.join(landscape.FUNCTIONS)}")
+    if not 0 <= args.steps <= MAX_STEPS:
+        raise ValueError(f"--steps {args.steps}: give 0 to {MAX_STEPS:,} updates per optimizer")
     names = [n.strip().lower() for n in args.optimizers.split(",") if n.strip()]
     bad = [n for n in names if n not in OPTIMIZERS]
     if bad or not names:
@@ -72,7 +90,8 @@ def _check(args, landscape) -> dict:
                          f"valid names: {', '.join(OPTIMIZERS)}")
     if len(set(names)) != len(names):
         raise ValueError(f"an optimizer is listed twice in {args.optimizers!r}")
-    lrs = {n: OPTIMIZERS[n].descent_lr for n in names}
+    lrs = {n: FUNCTION_LRS.get(args.function, {}).get(n, OPTIMIZERS[n].descent_lr)
+           for n in names}
     for item in (part for spec in args.lr for part in spec.split(",") if part):
         name, _, value = item.partition("=")
         name = name.strip().lower()
@@ -137,5 +156,9 @@ def _write(config, runs, args, landscape) -> int:
         x, y = t.final
         note = f"  diverged at step {t.stopped_at}" if t.diverged else ""
         print(f"{name:<10} {t.lr:>7g}  ({x:>11.4g}, {y:>11.4g})  {t.values[-1]:>11.4g}{note}")
+    diverged = [(name, t) for name, t in runs.items() if t.diverged]
+    if diverged:
+        print(f"{len(diverged)} diverged: try a smaller learning rate, e.g. "
+              + " ".join(f"--lr {name}={t.lr / 10:g}" for name, t in diverged))
     print(f"wrote {out / 'trajectories.json'} and {out / 'descent.png'}")
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -22,7 +21,12 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    """Rebuild DIR/model.npz and print its test loss and accuracy (1 when it cannot be read)."""
+    """Rebuild DIR/model.npz and print its test loss and accuracy.
+
+    A file that cannot be read, or whose saved settings are unknown, out of
+    bounds or do not fit its parameters, ends the command with one message
+    (runs.load_model's errors, reported by cli.main) before any data is loaded.
+    """
     path = Path(args.run_dir) / "model.npz"
     if not path.exists():
         args.parser.error(f"{path} not found: DIR must be the --out folder of `zerodl train`")
@@ -32,12 +36,8 @@ def run(args) -> int:
     from ..runs import build_loss, classifies, format_result, load_data, load_model, test_loader_for
 
     comm = distributed.init()  # under mpirun each process evaluates its part of the test set
-    try:
-        model, config = load_model(path)
-        data = load_data(config, train=False)
-    except (OSError, ValueError) as e:
-        print(f"zerodl evaluate: {e}", file=sys.stderr)
-        return 1
+    model, config = load_model(path)
+    data = load_data(config, train=False)
     loss, accuracy = zt.evaluate(model, test_loader_for(config, data, shard=comm),
                                  build_loss(config), metric="accuracy" if classifies(config) else None,
                                  progress=comm.rank == 0 and not args.no_progress, desc="test set",

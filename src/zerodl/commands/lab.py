@@ -50,6 +50,8 @@ def run(args) -> int:
     if status["available"]:
         print(f"digits model: {status['source']}", flush=True)
     else:
+        if status["error"]:  # the newest run under runs/ could not be used: say so, go on
+            print(f"digits model: skipped the newest run: {status['error']}", flush=True)
         print("digits model: none yet (train one in the page, or `zerodl train --dataset mnist`)",
               flush=True)
     if not args.no_browser:

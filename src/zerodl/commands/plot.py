@@ -8,9 +8,12 @@
 
 from __future__ import annotations
 
-import sys
+import math
+
+from .errors import IMAGE_SUFFIXES, CommandError, check_output_file
 
 KINDS = ("surface", "gradient-field", "activations", "difference-error")
+MAX_LIMIT = 1e6  # |LO|, |HI| of --xlim/--ylim: f is evaluated on a grid there in float64
 
 
 def add_parser(subparsers):
@@ -35,23 +38,20 @@ def add_parser(subparsers):
                    help="for surface: wireframe (default) or coloured surface")
     p.add_argument("--normalize", action="store_true",
                    help="for gradient-field: unit arrows coloured by |grad f|")
-    p.add_argument("--out", required=True, help="image file to write, e.g. figure.png")
+    p.add_argument("--out", required=True,
+                   help=f"image file to write, e.g. figure.png ({', '.join(IMAGE_SUFFIXES)})")
     return p
 
 
 def run(args) -> int:
-    """Draw the chosen figure to ``--out``; 2 on a bad option."""
+    """Draw the chosen figure to ``--out``; every option is checked first (exit status 2)."""
     from .. import landscape
 
     if args.function not in landscape.FUNCTIONS:
-        print(f"zerodl plot: unknown function {args.function!r}; "
-              f"valid names: {', '.join(landscape.FUNCTIONS)}", file=sys.stderr)
-        return 2
-    try:
-        xlim, ylim = _limits(args.xlim, "--xlim"), _limits(args.ylim, "--ylim")
-    except ValueError as e:
-        print(f"zerodl plot: {e}", file=sys.stderr)
-        return 2
+        raise CommandError(f"unknown function {args.function!r}; "
+                           f"valid names: {', '.join(landscape.FUNCTIONS)}", 2)
+    xlim, ylim = _limits(args.xlim, "--xlim"), _limits(args.ylim, "--ylim")
+    check_output_file(args.out)
 
     from .. import viz
 
@@ -69,12 +69,16 @@ def run(args) -> int:
 
 
 def _limits(text, flag):
+    """(LO, HI) from "LO,HI": finite, LO < HI, both within ±MAX_LIMIT."""
     if text is None:
         return None
     try:
         lo, hi = (float(v) for v in text.split(","))
     except ValueError:
-        raise ValueError(f"{flag} {text!r}: expected LO,HI, e.g. {flag}=-1,1") from None
+        raise CommandError(f"{flag} {text!r}: expected LO,HI, e.g. {flag}=-1,1", 2) from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) > MAX_LIMIT:
+        raise CommandError(f"{flag} {text!r}: LO and HI must be finite numbers within "
+                           f"±{MAX_LIMIT:g}", 2)
     if not lo < hi:
-        raise ValueError(f"{flag} {text!r}: LO must be smaller than HI")
+        raise CommandError(f"{flag} {text!r}: LO must be smaller than HI", 2)
     return lo, hi
