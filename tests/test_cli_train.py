@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from cli_support import hide_matplotlib
 from zerodl import io, optim
 from zerodl.cli import main
 
@@ -188,3 +189,36 @@ def test_every_optimizer_of_train_gets_the_weight_decay(name):
     opt = build_optimizer({"optimizer": name, "lr": 0.05, "weight_decay": 0.01}, model)
     assert landscape.type_name(type(opt)) == name
     assert opt.weight_decay == 0.01 and opt.lr == 0.05
+
+
+def test_epoch_lines_say_validation_as_the_bar_and_the_plot_do(tmp_path, capsys):
+    code, _ = train(tmp_path, "--dataset", "xor", "--epochs", "2")
+    assert code == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 2 and all("validation loss" in line for line in lines)
+    assert not any("test loss" in line for line in lines)
+    assert "validation on the 200 test samples" in out.splitlines()[0]
+
+
+def test_a_core_only_install_says_it_skipped_the_learning_curve(tmp_path, capsys, monkeypatch):
+    hide_matplotlib(monkeypatch)
+    code, out = train(tmp_path, "--dataset", "xor", "--epochs", "1")
+    assert code == 0 and not (out / "learning_curve.png").exists()
+    printed = capsys.readouterr().out
+    assert "skipped learning_curve.png" in printed and "pip install 'zerodl[plot]'" in printed
+    assert "learning_curve.png" not in printed.splitlines()[-2]     # not among the outputs
+
+
+def test_metrics_json_is_strict_json_with_non_finite_values_as_null():
+    from zerodl.runs import metrics_dict
+    from zerodl.train import History
+
+    history = History()
+    for epoch, loss in [(1, 0.5), (2, float("inf")), (3, float("nan"))]:
+        history.append(**{**{f: None for f in History().to_dict()}, "epoch": epoch,
+                          "train_loss": loss, "val_loss": loss, "seconds": 0.1})
+    text = json.dumps(metrics_dict(history, {"dataset": "sine"}), allow_nan=False)
+    metrics = json.loads(text)
+    assert [r["test_loss"] for r in metrics["epochs"]] == [0.5, None, None]
+    assert metrics["test_loss"] is None and "null" in metrics["note"]

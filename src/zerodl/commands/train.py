@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from ..optim import OPTIMIZERS
 from ..runs import (
     DATASETS,
     IMAGE_DATASETS,
+    LIMITS,
     MODEL_DEFAULTS,
     MODELS,
     POINTS_DEFAULTS,
@@ -38,6 +42,7 @@ from ..runs import (
     build_model,
     build_optimizer,
     build_scheduler,
+    check_architecture,
     classifies,
     format_result,
     load_data,
@@ -46,6 +51,8 @@ from ..runs import (
     save_model,
     test_loader_for,
 )
+from .errors import CommandError, check_output_folder, debugging, report
+from .options import number, sizes
 
 SETTINGS = ("dataset", "model", "optimizer", "lr", "batch_size", "weight_decay", "schedule",
             "seed", "hidden", "train_subset")
@@ -69,24 +76,29 @@ def add_parser(subparsers):
     p.add_argument("--model", choices=MODELS, default=None, help="network (default: mlp)")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
                    help="update rule (default: per model)")
-    p.add_argument("--lr", type=_number(float), default=None,
+    p.add_argument("--lr", type=number(float, above=0), default=None,
                    help="learning rate (default: per optimizer)")
-    p.add_argument("--epochs", type=_number(int), default=None,
+    p.add_argument("--epochs", type=number(int, above=0, high=LIMITS["epochs"]), default=None,
                    help="epochs in total, counting resumed ones; raised on --resume, a cosine "
-                        "schedule is re-planned over the new total (default: per model)")
-    p.add_argument("--batch-size", type=_number(int), default=None,
-                   help="mini-batch size (default: per model)")
-    p.add_argument("--weight-decay", type=_number(float, allow_zero=True), default=None,
+                        f"schedule is re-planned over the new total (default: per model; at most "
+                        f"{LIMITS['epochs']:,})")
+    p.add_argument("--batch-size", type=number(int, above=0, high=LIMITS["batch_size"]), default=None,
+                   help=f"mini-batch size (default: per model; at most {LIMITS['batch_size']:,})")
+    p.add_argument("--weight-decay", type=number(float, 0), default=None,
                    help="L2 penalty, decoupled for adamw (default: per model; 0.01 for adamw)")
     p.add_argument("--schedule", choices=SCHEDULES, default=None,
                    help="learning rate over the epochs: constant, or cosine annealing to 0 "
                         "(default: per model)")
-    p.add_argument("--seed", type=int, default=None,
-                   help="seed for initial weights, shuffling and generated data (default: 0)")
-    p.add_argument("--hidden", type=_sizes, default=None,
-                   help="hidden layer sizes of the MLP, e.g. 100,100")
-    p.add_argument("--train-subset", type=_number(int), default=None, metavar="N",
-                   help="train on the first N training samples only (quick runs)")
+    p.add_argument("--seed", type=number(int, 0, LIMITS["seed"]), default=None,
+                   help="seed for initial weights, shuffling and generated data, 0 to 2**32-1 "
+                        "(default: 0)")
+    p.add_argument("--hidden", type=sizes(LIMITS["hidden_layers"], LIMITS["hidden_width"]),
+                   default=None,
+                   help=f"hidden layer sizes of the MLP, e.g. 100,100 (at most "
+                        f"{LIMITS['hidden_layers']} layers of {LIMITS['hidden_width']:,} units "
+                        f"and {LIMITS['parameters']:,} parameters in all)")
+    p.add_argument("--train-subset", type=number(int, above=0, high=LIMITS["train_subset"]), default=None,
+                   metavar="N", help="train on the first N training samples only (quick runs)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="folder for the outputs (default: runs/MODEL-DATASET)")
     p.add_argument("--resume", default=None, metavar="DIR",
@@ -112,11 +124,8 @@ def run(args) -> int:
     # An error in one rank must end them all: the others may be waiting for it in an Allreduce.
     try:
         code = _train(args, config, out, comm)
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
-        code = 1
+    except Exception as e:
+        code = report(f"train (rank {comm.rank})", e, debugging(getattr(args, "debug", False)))
     if code not in (0, 130):
         comm.abort(code)
     return code
@@ -131,30 +140,17 @@ def _train(args, config, out: Path, comm) -> int:
         from ..backend import gpu_available
 
         if not gpu_available:
-            print("zerodl train: --device gpu needs CuPy and an NVIDIA GPU; install it with "
-                  "`pip install 'zerodl[gpu]'` (or train with --device cpu)", file=sys.stderr)
-            return 2
+            raise CommandError("--device gpu needs CuPy and an NVIDIA GPU; install it with "
+                               "`pip install 'zerodl[gpu]'` (or train with --device cpu)", 2)
     if config["batch_size"] < comm.size:
-        print(f"zerodl train: --batch-size {config['batch_size']} cannot be split among "
-              f"{comm.size} processes; use at least {comm.size}", file=sys.stderr)
-        return 2
-    try:
-        data = load_data(config)
-    except (OSError, ValueError) as e:
-        print(f"zerodl train: {e}", file=sys.stderr)
-        return 1
+        raise CommandError(f"--batch-size {config['batch_size']} cannot be split among "
+                           f"{comm.size} processes; use at least {comm.size}", 2)
+    data = load_data(config)
     if config["train_subset"] and config["train_subset"] > len(data["y_train"]):
-        print(f"zerodl train: --train-subset {config['train_subset']} is more than the "
-              f"{len(data['y_train'])} training samples of {config['dataset']}", file=sys.stderr)
-        return 2
+        raise CommandError(f"--train-subset {config['train_subset']} is more than the "
+                           f"{len(data['y_train'])} training samples of {config['dataset']}", 2)
     config["num_inputs"], config["num_outputs"] = data["num_inputs"], data["num_outputs"]
     config["train_size"], config["test_size"] = len(data["y_train"]), len(data["y_test"])
-
-    checkpoint = out / "checkpoint.npz"
-    resume = checkpoint if args.resume else None
-    if lead:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / "config.json", config)
 
     from .. import data as zdata
     from .. import distributed
@@ -174,23 +170,34 @@ def _train(args, config, out: Path, comm) -> int:
                                     shard=comm)
     test_loader = test_loader_for(config, data, device=args.device, shard=comm)
 
+    checkpoint = out / "checkpoint.npz"
+    resume = checkpoint if args.resume else None
+    done = 0
+    if resume:
+        from .resume import check_checkpoint
+
+        done = check_checkpoint(out, checkpoint, model, optimizer, scheduler, train_loader)
     if lead:
-        _print_header(config, out, resume, args.device, comm.size)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "config.json", config)
+        _print_header(config, out, done if resume else None, args.device, comm.size)
+    bars = "bar" if lead and not args.no_progress else False  # the lines are _EpochReport's
     try:
-        history = zt.fit(model, loss_fn, optimizer, train_loader, test_loader, config["epochs"],
-                         checkpoint=checkpoint if lead else None, resume=resume,
-                         scheduler=scheduler, progress=lead and not args.no_progress,
-                         metric="accuracy" if classifies(config) else None,
-                         on_epoch_end=_EpochReport(config) if lead else None,
-                         comm=comm)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported, not warned
+            history = zt.fit(model, loss_fn, optimizer, train_loader, test_loader,
+                             config["epochs"], checkpoint=checkpoint if lead else None,
+                             resume=resume, scheduler=scheduler, progress=bars,
+                             metric="accuracy" if classifies(config) else None,
+                             on_epoch_end=_EpochReport(config) if lead else None, comm=comm)
+            if lead:
+                _check_finite(model, history, config)
     except zt.TrainingInterrupted as e:
         if lead:
             print(f"\ninterrupted: the state after epoch {e.epoch} is saved in {e.checkpoint}\n"
                   f"resume with: zerodl train --resume {out}", file=sys.stderr)
         return 130
-    except FloatingPointError as e:
-        print(f"zerodl train: {e} (--lr {config['lr']:g})", file=sys.stderr)
-        return 1
+    except FloatingPointError as e:  # fit's DivergedError, or _check_finite's
+        raise _diverged(e, config, out, write=lead) from e
     if not lead:
         return 0
 
@@ -204,6 +211,20 @@ def _train(args, config, out: Path, comm) -> int:
     print(f"outputs in {out}/: {', '.join(written)}")
     print(f"evaluate again with: zerodl evaluate {out}")
     return 0
+
+
+def _diverged(error: FloatingPointError, config, out: Path, write: bool) -> CommandError:
+    """The error saying where the run diverged and how to avoid it; with ``write``,
+    metrics.json of the epochs before first (strict JSON: inf and NaN as null)."""
+    what = str(error).removeprefix("fit: ")
+    history = getattr(error, "history", None)
+    if write and history is not None and len(history):
+        _write_json(out / "metrics.json", metrics_dict(
+            history, config, note=f"training diverged after these epochs: {what}"))
+    lr = config["lr"]
+    return CommandError(f"training diverged: {what}. No model.npz was written. Fix: train "
+                        f"again with a smaller learning rate (--lr {lr:g} now; try --lr "
+                        f"{lr / 10:g} or less)")
 
 
 # ------------------------------------------------------------ arguments
@@ -222,34 +243,9 @@ def _defaults_text() -> str:
     return "\n".join(lines)
 
 
-def _number(kind, allow_zero: bool = False):
-    """An argparse type: a ``kind`` (int or float) that is positive, or also 0 with ``allow_zero``."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if not (value >= 0 if allow_zero else value > 0):
-            raise argparse.ArgumentTypeError(
-                f"must be {'0 or more' if allow_zero else 'positive'}, got {text}")
-        return value
-    parse.__name__ = f"{'non-negative' if allow_zero else 'positive'} {kind.__name__}"
-    return parse
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated layer sizes like 100,100, got {text!r}") from None
-    if any(s <= 0 for s in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
-    return sizes
-
-
 def _resolve(args, parser) -> tuple[dict, Path]:
-    """The run's full settings (saved ones with --resume), checked against each other."""
+    """The run's full settings (saved ones with --resume), checked against each other and
+    against runs.LIMITS; the output folder checked writable. Nothing is loaded yet."""
     given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
     if args.resume:
         out = Path(args.resume)
@@ -258,7 +254,9 @@ def _resolve(args, parser) -> tuple[dict, Path]:
                          "(the folder a `zerodl train --out DIR` run wrote)")
         if args.out and Path(args.out) != out:
             parser.error("--resume DIR continues in DIR; leave out --out")
-        config = json.loads((out / "config.json").read_text())
+        from .resume import read_config
+
+        config = read_config(out)
         clash = {k: v for k, v in given.items() if config.get(k) != v}
         if clash:
             names = ", ".join("--" + k.replace("_", "-") for k in clash)
@@ -266,7 +264,7 @@ def _resolve(args, parser) -> tuple[dict, Path]:
                          "(only --epochs, --device and --no-progress may change)")
         if args.epochs is not None:
             config["epochs"] = args.epochs
-        return config, out
+        return config, check_output_folder(out, "--resume")
 
     dataset = given.get("dataset", "mnist")
     model = given.get("model", "mlp")
@@ -293,10 +291,11 @@ def _resolve(args, parser) -> tuple[dict, Path]:
     if config["train_subset"] and dataset not in IMAGE_DATASETS:
         parser.error("--train-subset picks images of mnist or fashion-mnist; "
                      f"{dataset} is generated in full")
+    problem = check_architecture(config)
+    if problem:
+        parser.error(f"--hidden {','.join(map(str, config['hidden']))} {problem}")
     out = Path(args.out) if args.out else Path("runs") / f"{model}-{dataset}"
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {out} is a file, not a folder")
-    return config, out
+    return config, check_output_folder(out)
 
 
 class _EpochReport:
@@ -310,16 +309,33 @@ class _EpochReport:
         line = f"epoch {epoch}/{self.config['epochs']}  train loss {history.train_loss[i]:.4f}"
         if history.train_accuracy[i] is not None:
             line += f" acc {history.train_accuracy[i]:.2%}"
-        line += f"  test loss {history.val_loss[i]:.4f}"
+        line += f"  validation loss {history.val_loss[i]:.4f}"
         if history.val_accuracy[i] is not None:
             line += f" acc {history.val_accuracy[i]:.2%}"
         line += f"  ({history.seconds[i]:.1f} s)"
         print(line, flush=True)
 
 
-def _print_header(config, out, resume, device: str = "cpu", processes: int = 1) -> None:
-    what = (f"{config['model']} on {config['dataset']} ({config['train_size']:,} training / "
-            f"{config['test_size']:,} test samples)")
+def _check_finite(model, history, config) -> None:
+    """FloatingPointError (with epoch and step) when a parameter or the last validation loss
+    is inf or NaN: a diverged model is never saved as model.npz (fit checks this too)."""
+    from ..backend import get_array_module
+
+    bad = next((name for name, p in model.named_parameters()
+                if not bool(get_array_module(p.data).isfinite(p.data).all())), None)
+    loss = history.val_loss[-1] if len(history) else None
+    if bad is None and (loss is None or math.isfinite(loss)):
+        return
+    epoch, step = history.epoch[-1], math.ceil(config["train_size"] / config["batch_size"])
+    seen = f"parameter {bad} holds inf or NaN" if bad else f"the validation loss is {loss}"
+    error = FloatingPointError(f"{seen} at epoch {epoch}, step {step}")
+    error.epoch, error.step, error.history = epoch, step, history
+    raise error
+
+
+def _print_header(config, out, done: int | None, device: str = "cpu", processes: int = 1) -> None:
+    what = (f"{config['model']} on {config['dataset']} ({config['train_size']:,} training "
+            f"samples; validation on the {config['test_size']:,} test samples)")
     how = (f"{config['optimizer']} lr={config['lr']:g}, batch {config['batch_size']}, "
            f"{config['epochs']} epochs")
     if config["weight_decay"]:
@@ -330,26 +346,27 @@ def _print_header(config, out, resume, device: str = "cpu", processes: int = 1) 
         how += f", on the {device.upper()}"
     if processes > 1:
         how += f", data-parallel on {processes} processes"
-    if resume:
-        from .. import train as zt
-
-        print(f"resuming {what} after epoch {zt.checkpoint_epoch(resume)}: {how}", flush=True)
+    if done is not None:
+        print(f"resuming {what} after epoch {done}: {how}", flush=True)
     else:
         print(f"training {what}: {how}, seed {config['seed']}; outputs in {out}/", flush=True)
 
 
 def _plot(history, path: Path, config) -> bool:
-    """learning_curve.png when matplotlib is installed; False when it is not."""
+    """learning_curve.png when matplotlib is installed; False (saying so) when it is not."""
     from .. import viz
 
     try:
         viz.plot_history(history, title=f"{config['model']} on {config['dataset']}", path=path)
-    except ImportError:
+    except ImportError as e:
+        print(f"skipped {path.name}: {e}; then train again to get it", flush=True)
         return False
     return True
 
 
 def _write_json(path: Path, obj) -> None:
+    """``obj`` as strict JSON (no NaN or Infinity), written atomically."""
     from ..io import atomic_write
 
-    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+    text = json.dumps(obj, indent=2, allow_nan=False) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()), "zerodl train")
