@@ -376,8 +376,17 @@ def test_offline_error_lists_every_place_and_the_fixes(places):
 
 
 def test_download_false_says_so(places):
-    with pytest.raises(DatasetNotFoundError, match=r"not attempted \(download=False\)"):
+    with pytest.raises(DatasetNotFoundError, match=r"not attempted \(download=False\)") as e:
         FashionMNIST(download=False)
+    assert "pass download=True" in str(e.value)
+
+
+def test_a_failed_download_does_not_suggest_the_download_just_tried(places):
+    with pytest.raises(DatasetNotFoundError) as e:
+        dl.load_file(TOY, TOY_FILE, root=places["root"])  # download=True, the default: it failed
+    message = str(e.value)
+    assert "download=True" not in message
+    assert "reaches the internet" in message and str(places["cache"]) in message
 
 
 def test_real_fetch_over_local_http(places, monkeypatch, tmp_path):

@@ -139,7 +139,7 @@ def load_file(
                 return _download(source, filename, url, target)
             except Exception as e:  # each mirror's failure is reported, then the next is tried
                 tried.append(f"{url}: {type(e).__name__}: {e}")
-    raise DatasetNotFoundError(_not_found_message(source, filename, tried))
+    raise DatasetNotFoundError(_not_found_message(source, filename, tried, download))
 
 
 def verified_bytes(source: Source, filename: str, path: Path) -> bytes:
@@ -223,14 +223,20 @@ def _fix(source: Source, path: Path) -> str:
     )
 
 
-def _not_found_message(source: Source, filename: str, tried: list[str]) -> str:
+def _not_found_message(source: Source, filename: str, tried: list[str], downloaded: bool) -> str:
+    """What was tried and how to fix it; a download is suggested only when none was tried."""
     places = "\n".join(f"  - {t}" for t in tried)
+    if downloaded:  # the mirrors were just tried and failed: say what else would help
+        fetch = (f"or, once this machine reaches the internet (check the connection, or set "
+                 f"HTTPS_PROXY), run again: the files are downloaded into {cache_dir(source.name)}")
+    else:
+        fetch = (f"or pass download=True (with internet access) to fetch them into "
+                 f"{cache_dir(source.name)}")
     return (
         f"{source.title} file {filename} could not be found or downloaded. Tried, in order:\n"
         f"{places}\n"
         f"Fix: put the four {source.title} files (.gz or not) in a folder named "
         f"'{source.name}' and set ZERODL_DATA=/path/to/parent-of-{source.name}/ "
-        f"(or pass root='/path/to/{source.name}'); or, with internet access, pass "
-        f"download=True to fetch them into {cache_dir(source.name)}; or train on a "
-        f"generated dataset instead (zerodl.data.spiral, xor, circles, sine)."
+        f"(or pass root='/path/to/{source.name}'); {fetch}; or train on a generated dataset "
+        f"instead (zerodl train --dataset spiral; zerodl.data.spiral, xor, circles, sine)."
     )

@@ -70,7 +70,7 @@ class BatchNormalization(Function):
       m = 0.1; ``"running"`` (the book): running = m·running + (1 - m)·batch, m = 0.9.
     * ``unbiased=True`` (zerodl): the running variance takes the batch variance
       times n/(n - 1); False (the book): the biased batch variance.
-    * ``eps``: 1e-5 (zerodl, PyTorch); the book uses 1e-7.
+    * ``eps``: 1e-5 (zerodl, PyTorch); the book's code writes 10e-7, which is 1e-6.
 
     Backward is the book's chain: dβ = Σ dy, dγ = Σ dy·xn, dxn = γ·dy,
     dxc = dxn/std, dstd = -Σ dxn·xc/std², dvar = dstd/(2·std),
