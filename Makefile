@@ -19,7 +19,7 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[plot,io,test,dev,docs,lab-test,bench,dist]"
+	$(BIN)/python -m pip install -q -e ".[plot,io,test,dev,docs,notebook,lab-test,bench,dist]"
 	touch $@
 
 $(VENV)/.bench-deps: pyproject.toml | $(BIN)/python
@@ -34,7 +34,7 @@ gradcheck: $(VENV)/.run-deps
 	$(BIN)/zerodl gradcheck
 
 lint: $(VENV)/.test-deps
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples notebooks docs
 
 test: lint browser
 	ZERODL_DATA=$(DATA) $(BIN)/python -m pytest -q $(PYTEST_FLAGS)
