@@ -180,6 +180,12 @@ def test_relu_at_exactly_zero_has_gradient_zero():
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1.0])
 
 
+def test_relu_of_negative_numbers_is_plus_zero_not_minus_zero():
+    y = F.relu(zd.tensor([[-1.0, 2.0], [-3.0, 0.0]])).data
+    np.testing.assert_array_equal(y, [[0.0, 2.0], [0.0, 0.0]])
+    assert not np.signbit(y).any()  # a learner printing it sees 0., never -0.
+
+
 def test_other_kinks_follow_their_documented_rules():
     x = leaf([0.0, 0.0])
     F.abs(x).sum().backward()

@@ -68,7 +68,8 @@ class ReLU(Function):
 
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        # max(x, 0), not x * mask: a negative x times 0 would print as -0.0
+        return get_array_module(x).maximum(x, x.dtype.type(0))
 
     def backward(self, gy):
         gy, = arrays_or_tensors(gy)
