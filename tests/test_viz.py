@@ -166,6 +166,15 @@ def test_plot_history_takes_a_train_history():
     assert len(loss.get_lines()) == 2 and len(acc.get_lines()) == 2
 
 
+def test_plot_history_puts_the_untrained_row_at_epoch_zero():
+    train = pytest.importorskip("zerodl.train")
+    h = train.History()
+    for e in (0, 1, 2):  # fit(evaluate_first=True): epoch 0 is the model before any step
+        h.append(epoch=e, train_loss=2.0 / (e + 1), val_loss=2.1 / (e + 1))
+    loss, _ = viz.plot_history(h).axes
+    np.testing.assert_array_equal(loss.get_lines()[0].get_xdata(), [0, 1, 2])
+
+
 def test_plot_activations_shows_autodiff_derivatives():
     fig = viz.plot_activations()
     titles = [ax.get_title() for ax in fig.axes]

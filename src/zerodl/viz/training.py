@@ -24,7 +24,9 @@ def plot_history(history, title: str | None = None, path=None, ax=None):
     loss = _series(get("train_loss"))
     if loss is None:
         raise ValueError("plot_history: history has no train_loss values")
-    epochs = np.arange(1, len(loss) + 1)
+    epochs = _series(get("epoch"))  # fit(evaluate_first=True) starts at epoch 0
+    if epochs is None or len(epochs) != len(loss):
+        epochs = np.arange(1, len(loss) + 1)
     if ax is not None:
         axes = axes_list(ax, 2, "plot_history") if _several(ax) else [ax]
         fig = figure_of(axes[0])
