@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
@@ -144,7 +143,8 @@ class Trajectory:
         return self.points[-1]
 
 
-class DescentStep(NamedTuple):
+@dataclass(frozen=True)
+class DescentStep:
     """One step of ``iter_minimize``: the position after ``step`` updates, f there, ∇f there."""
 
     step: int

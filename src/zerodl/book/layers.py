@@ -31,11 +31,12 @@ from .functions import __all__ as _functions
 from .util import col2im, im2col
 
 __all__ = ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
-           "Convolution", "Pooling", "MulLayer", "AddLayer", "im2col", "col2im", *_functions]
+           "Convolution", "Pooling", "MulLayer", "AddLayer", "OneInputLayer", "TwoInputLayer",
+           "im2col", "col2im", *_functions]
 
 
 # ---------------------------------------------------------------- ch. 5.4-5.5: layers without parameters
-class _TwoInputs:
+class TwoInputLayer:
     """A layer of two inputs: ``forward(x, y)`` runs ``function``, ``backward(dout)`` its rule
     by hand and returns (dx, dy). Python numbers go in as float64 and come back as floats."""
 
@@ -53,7 +54,7 @@ class _TwoInputs:
         return _grad_value(dx, dout), _grad_value(dy, dout)
 
 
-class MulLayer(_TwoInputs):
+class MulLayer(TwoInputLayer):
     """z = x·y (ch. 5.4.1): ``backward(dout)`` returns (dout·y, dout·x), each gradient
     being the upstream one times the *other* input. zerodl's ``arithmetic.Mul``.
 
@@ -63,13 +64,13 @@ class MulLayer(_TwoInputs):
     function = arithmetic.Mul
 
 
-class AddLayer(_TwoInputs):
+class AddLayer(TwoInputLayer):
     """z = x + y (ch. 5.4.2): ``backward(dout)`` returns (dout, dout). zerodl's ``arithmetic.Add``."""
 
     function = arithmetic.Add
 
 
-class _OneInput:
+class OneInputLayer:
     """A layer of one input: ``forward(x)`` runs ``function``, ``backward(dout)`` its rule by hand."""
 
     function = None
@@ -85,14 +86,14 @@ class _OneInput:
         return self.f.backward_by_hand(dout).data
 
 
-class Relu(_OneInput):
+class Relu(OneInputLayer):
     """y = max(0, x) (ch. 5.5.1): the gradient passes where x > 0 and stops elsewhere
     (0 at x = 0). zerodl's ``F.Relu``; unlike the book's, backward leaves ``dout`` as it is."""
 
     function = F.Relu
 
 
-class Sigmoid(_OneInput):
+class Sigmoid(OneInputLayer):
     """y = 1 / (1 + exp(-x)) (ch. 5.5.2), dx = dout·y(1 - y). zerodl's ``F.Sigmoid``,
     which never overflows (the book's warns and loses precision at x = -1000)."""
 

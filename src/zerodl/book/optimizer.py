@@ -26,11 +26,13 @@ import numpy as np
 from .. import optim
 from ..nn.module import Parameter
 
-__all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "OPTIMIZERS"]
+__all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "OPTIMIZERS",
+           "DictOptimizer"]
 
 
-class _DictOptimizer:
-    """Runs a zerodl optimizer on a dict of arrays or numbers (see the module docstring)."""
+class DictOptimizer:
+    """The base of the book's optimizers here: runs a zerodl optimizer on a dict of arrays
+    or numbers (see the module docstring); a subclass says which one in ``_make``."""
 
     def __init__(self) -> None:
         self._opt = None
@@ -62,7 +64,7 @@ class _DictOptimizer:
         opt.lr = self.lr
 
 
-class SGD(_DictOptimizer):
+class SGD(DictOptimizer):
     """W ← W - η·∂L/∂W (ch. 6.1.2). zerodl's ``optim.SGD``."""
 
     def __init__(self, lr=0.01):
@@ -73,7 +75,7 @@ class SGD(_DictOptimizer):
         return optim.SGD(named, lr=self.lr)
 
 
-class Momentum(_DictOptimizer):
+class Momentum(DictOptimizer):
     """v ← α·v - η·∂L/∂W, W ← W + v (ch. 6.1.4). zerodl's ``optim.Momentum``
     (its buffer is -v/η, the same path for a fixed η)."""
 
@@ -100,7 +102,7 @@ class Nesterov(Momentum):
         return optim.Nesterov(named, lr=self.lr, momentum=self.momentum)
 
 
-class AdaGrad(_DictOptimizer):
+class AdaGrad(DictOptimizer):
     """h ← h + g², W ← W - η·g / (√h + 1e-7) (ch. 6.1.5). zerodl's ``optim.AdaGrad``."""
 
     def __init__(self, lr=0.01):
@@ -111,7 +113,7 @@ class AdaGrad(_DictOptimizer):
         return optim.AdaGrad(named, lr=self.lr, eps=1e-7)
 
 
-class RMSprop(_DictOptimizer):
+class RMSprop(DictOptimizer):
     """h ← ρ·h + (1 - ρ)·g², W ← W - η·g / (√h + 1e-7), ρ = decay_rate (ch. 6.1.5).
     zerodl's ``optim.RMSProp``."""
 
@@ -126,7 +128,7 @@ class RMSprop(_DictOptimizer):
         opt.lr, opt.alpha = self.lr, self.decay_rate
 
 
-class Adam(_DictOptimizer):
+class Adam(DictOptimizer):
     """Adam (ch. 6.1.6): m ← β₁m + (1-β₁)g, v ← β₂v + (1-β₂)g²,
     W ← W - η·√(1-β₂ᵗ)/(1-β₁ᵗ) · m / (√v + 1e-7).
 
