@@ -328,6 +328,17 @@ def test_leaf_gradients_are_their_own_arrays():
     np.testing.assert_array_equal(seed, [1.0, 1.0])
 
 
+def test_a_leafs_own_backward_copies_the_seed_into_its_grad():
+    """x.backward(seed) on a leaf: x.grad is x's own array, as through any graph."""
+    x = leaf([1.0, 2.0])
+    seed = np.array([1.0, 1.0])
+    x.backward(seed)
+    x.grad.data *= 10
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    x.backward(seed)  # accumulates
+    np.testing.assert_array_equal(x.grad.data, [11.0, 11.0])
+
+
 # ---------------------------------------------------------------- user-defined Functions
 def test_user_defined_function_in_a_graph():
     x = leaf([1.0, -2.0])

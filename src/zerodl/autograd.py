@@ -248,10 +248,6 @@ def backward(output: Tensor, grad=None, retain_graph: bool = False,
     retain_graph = retain_graph or create_graph
     claimed: dict[int, object] = {}  # arrays some .grad (or the caller's seed) already owns
     _claim(grad, claimed)
-    if output.creator is None:  # a leaf: its gradient is the seed itself
-        _accumulate_grad(output, grad, claimed)
-        return
-
     grads_of_outputs: dict[int, list] = {}  # id(function) -> gradients of its outputs so far
     heap: list = []
 
