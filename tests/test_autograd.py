@@ -688,6 +688,13 @@ def test_scalars_never_upcast_a_float32_tensor(scalar):
     np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
 
 
+def test_numpy_float64_clip_bounds_never_upcast_a_float32_tensor():
+    x = leaf([-2.0, 0.5, 3.0], dtype=np.float32)
+    y = F.clip(x, np.float64(-1.0), np.float64(1.0))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [-1.0, 0.5, 1.0])
+
+
 def test_a_float64_seed_gradient_does_not_upcast_a_float32_graph():
     x = leaf([1.0, 2.0], dtype=np.float32)
     (x * 3).backward(np.ones(2))  # np.ones is float64

@@ -160,7 +160,8 @@ class Clip(Function):
     """y = min(max(x, lo), hi): the gradient passes where lo <= x <= hi, else 0."""
 
     def __init__(self, lo, hi):
-        self.lo, self.hi = lo, hi
+        # number bounds as Python floats, which never upcast: np.float64 would make float32 float64
+        self.lo, self.hi = (b if b is None or getattr(b, "ndim", 0) else float(b) for b in (lo, hi))
 
     def forward(self, x):
         xp = get_array_module(x)
