@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import threading
 import weakref
 
@@ -664,6 +665,15 @@ def test_reflected_and_unary_operators(op, value, grad):
     y.backward()
     assert y.item() == pytest.approx(value)
     assert x.grad.item() == pytest.approx(grad)
+
+
+def test_the_truth_value_error_suggests_calls_that_exist():
+    t = zd.tensor([1.0, 0.0])
+    with pytest.raises(ValueError, match="ambiguous") as err:
+        bool(t)
+    suggested = re.findall(r"t\.[\w.]+\(\)", str(err.value))
+    assert suggested  # each one runs on the tensor and answers the question
+    assert [eval(code, {"t": t}) for code in suggested] == [True, False]
 
 
 # ---------------------------------------------------------------- dtype rules

@@ -126,7 +126,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(
-                f"Tensor of shape {self.shape}: truth value is ambiguous; use (t).any() or (t).all()"
+                f"Tensor of shape {self.shape}: truth value is ambiguous; use t.data.any() or t.data.all()"
             )
         return bool(self.data)
 
