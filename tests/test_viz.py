@@ -116,7 +116,10 @@ def test_plot_trajectories_grid_gives_each_optimizer_a_panel(tmp_path):
         "SGD (lr=0.95)", "Momentum (lr=0.1)", "AdaGrad (lr=1.5)", "Adam (lr=0.3)"]
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]  # no temporary left behind
+    assert fig._suptitle.get_text() == "30 steps on f(x, y) = x²/20 + y² (elongated)"
     assert_drawn(fig)
+    titled = viz.plot_trajectories(book_runs(), "elongated", layout="grid", title="fig. 6-8")
+    assert titled._suptitle.get_text() == "fig. 6-8"
 
 
 def test_a_diverged_trajectory_is_labelled_and_the_view_stays_on_the_window():
@@ -180,6 +183,7 @@ def test_plot_activations_shows_autodiff_derivatives():
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["step", "sigmoid", "tanh", "relu", "leaky_relu (slope 0.1)", "gelu",
                       "softplus", "identity"]
+    assert fig._suptitle.get_text() == "activation functions and their derivatives"
     sig = fig.axes[1]
     x, y = sig.get_lines()[0].get_data()
     _, dy = sig.get_lines()[1].get_data()

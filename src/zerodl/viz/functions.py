@@ -36,20 +36,20 @@ def plot_activations(names: Sequence[str] | None = None, xlim=(-5.0, 5.0), n: in
         fig = figure((3.2 * cols, 2.8 * rows))
         axes = [fig.add_subplot(rows, cols, i + 1) for i in range(len(names))]
     xs = np.linspace(float(xlim[0]), float(xlim[1]), n)
-    for i, (name, ax) in enumerate(zip(names, axes)):
+    for i, (name, panel) in enumerate(zip(names, axes)):
         x = Tensor(xs.copy(), requires_grad=True)
         y = acts[name](x)
         y.sum().backward()
         dy = np.zeros_like(xs) if x.grad is None else np.asarray(x.grad.data)
-        ax.plot(xs, np.asarray(y.data), color="tab:blue", lw=2, label="h(x)")
-        ax.plot(xs, dy, "--", color="tab:red", lw=1.5, label="h′(x) (autodiff)")
-        ax.axhline(0, color="gray", lw=0.5)
-        ax.axvline(0, color="gray", lw=0.5)
-        ax.set_title(name + (" (slope 0.1)" if name == "leaky_relu" else ""))
-        ax.set_xlabel("x")
-        ax.grid(True, alpha=0.3)
+        panel.plot(xs, np.asarray(y.data), color="tab:blue", lw=2, label="h(x)")
+        panel.plot(xs, dy, "--", color="tab:red", lw=1.5, label="h′(x) (autodiff)")
+        panel.axhline(0, color="gray", lw=0.5)
+        panel.axvline(0, color="gray", lw=0.5)
+        panel.set_title(name + (" (slope 0.1)" if name == "leaky_relu" else ""))
+        panel.set_xlabel("x")
+        panel.grid(True, alpha=0.3)
         if i == 0:
-            ax.legend(fontsize=8, loc="upper left")
+            panel.legend(fontsize=8, loc="upper left")
     if ax is None:
         fig.suptitle("activation functions and their derivatives")
     return finish(fig, path)

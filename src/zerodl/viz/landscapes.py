@@ -122,22 +122,23 @@ def plot_trajectories(trajectories, f=None, xlim=None, ylim=None, layout: str = 
         fig = figure(_plane_size(xlim, ylim, cols, rows))
         axes = [fig.add_subplot(rows, cols, i + 1) for i in range(len(items))]
     drawn = set()
-    for (label, t), ax, color in zip(items, axes, colors):
-        if id(ax) not in drawn:
+    for (label, t), panel, color in zip(items, axes, colors):
+        if id(panel) not in drawn:
             if f is not None:
-                _contour(ax, f, xlim, ylim)
-                _mark_minima(ax, f)
-            drawn.add(id(ax))
+                _contour(panel, f, xlim, ylim)
+                _mark_minima(panel, f)
+            drawn.add(id(panel))
         pts = t.points
         if t.diverged:
             label = f"{label}, diverged at step {t.stopped_at}"
-        ax.plot(pts[:, 0], pts[:, 1], "o-", color=color, ms=3, lw=1.2, label=label, zorder=3)
-        ax.plot(pts[-1, 0], pts[-1, 1], "*", color=color, ms=14, mec="black", mew=0.7, zorder=4)
-        ax.plot(pts[0, 0], pts[0, 1], "s", color="black", ms=7, zorder=4)
-        ax.set_xlim(*xlim)
-        ax.set_ylim(*ylim)
+        panel.plot(pts[:, 0], pts[:, 1], "o-", color=color, ms=3, lw=1.2, label=label, zorder=3)
+        panel.plot(pts[-1, 0], pts[-1, 1], "*", color=color, ms=14, mec="black", mew=0.7,
+                   zorder=4)
+        panel.plot(pts[0, 0], pts[0, 1], "s", color="black", ms=7, zorder=4)
+        panel.set_xlim(*xlim)
+        panel.set_ylim(*ylim)
         if layout == "grid":
-            _plane_axes(ax, label)
+            _plane_axes(panel, label)
     if layout == "overlay":
         _plane_axes(axes[0], title or _trajectories_title(f, items))
         _legend(axes[0])
