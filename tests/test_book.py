@@ -131,6 +131,16 @@ def test_softmax_with_loss_matches_central_differences_and_honours_dout(rng):
     assert layer.forward(x, onehot) == pytest.approx(SoftmaxWithLoss().forward(x, t), rel=1e-14)
 
 
+def test_softmax_with_loss_takes_labels_as_a_column_as_the_books_ch7_check_does(rng):
+    x = rng.standard_normal((3, 4))
+    column, flat = np.array([[2], [0], [3]]), np.array([2, 0, 3])
+    layer = SoftmaxWithLoss()
+    expected = -np.mean(np.log(bf.softmax(x)[np.arange(3), flat]))
+    assert layer.forward(x, column) == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_allclose(layer.backward(), (bf.softmax(x) - np.eye(4)[flat]) / 3, atol=1e-15)
+    assert bf.softmax_loss(x, column) == pytest.approx(expected, rel=1e-14)
+
+
 # ---------------------------------------------------------------- the same values as zerodl's Functions
 def autograd(fn, *arrays, r):
     ts = [zd.Tensor(a, requires_grad=True) for a in arrays]

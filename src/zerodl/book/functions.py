@@ -105,12 +105,16 @@ def softmax_loss(X, t):
     X = _float(X)
     if X.ndim == 1:
         X = X.reshape(1, -1)
+    return F.SoftmaxWithLoss()(X, targets(X, t)).data[()]
+
+
+def targets(x, t):
+    """The book's rule for ``t`` against scores x (N, C): one-hot rows when it has as many
+    elements as x (as x's dtype), else labels, whatever their shape ((N,) or (N, 1)) as intp."""
     t = np.asarray(t)
-    if t.size == X.size:  # one-hot rows
-        t = t.reshape(X.shape).astype(X.dtype)
-    else:
-        t = t.reshape(-1).astype(np.intp)
-    return F.SoftmaxWithLoss()(X, t).data[()]
+    if t.size == x.size:
+        return t.reshape(x.shape).astype(x.dtype, copy=False)
+    return t.reshape(-1).astype(np.intp, copy=False)
 
 
 def _float(x):

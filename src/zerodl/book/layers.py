@@ -28,6 +28,7 @@ from ..autograd import Tensor
 from ..functional import arithmetic
 from .functions import *  # noqa: F403  (the book's layers module exports its functions too)
 from .functions import __all__ as _functions
+from .functions import targets
 from .util import col2im, im2col
 
 __all__ = ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
@@ -129,11 +130,12 @@ class Affine:
 class SoftmaxWithLoss:
     """Softmax followed by the cross-entropy loss, as one layer (ch. 5.6.3). zerodl's ``F.SoftmaxWithLoss``.
 
-    ``forward(x, t)`` takes logits x (N, C) and labels t (int (N,) or one-hot
-    (N, C)) and returns the mean loss; ``backward(dout=1)`` returns
-    (softmax(x) - t)·dout / N. The loss comes from log-softmax, so logits
-    (1000, 0) with label 1 give 1000 (the book's log(y + 1e-7) caps it at 16.1),
-    and ``dout`` is honoured (the book's ignores it).
+    ``forward(x, t)`` takes logits x (N, C) and labels t (ints of shape (N,) or
+    (N, 1), or one-hot rows (N, C), told apart by their size as in the book) and
+    returns the mean loss; ``backward(dout=1)`` returns (softmax(x) - t)·dout / N.
+    The loss comes from log-softmax, so logits (1000, 0) with label 1 give 1000
+    (the book's log(y + 1e-7) caps it at 16.1), and ``dout`` is honoured (the
+    book's ignores it).
     """
 
     def __init__(self):
@@ -144,9 +146,7 @@ class SoftmaxWithLoss:
     def forward(self, x, t):
         self.x, self.t = x, t
         self.f = F.SoftmaxWithLoss()
-        if t.ndim == 2:
-            t = t.astype(x.dtype, copy=False)
-        self.loss = self.f(x, t).data[()]
+        self.loss = self.f(x, targets(x, t)).data[()]
         return self.loss
 
     def backward(self, dout=1):
