@@ -198,6 +198,18 @@ def test_layers_compute_what_zerodls_functions_compute(rng):
     np.testing.assert_allclose(loss.backward(), gx, rtol=1e-15)
 
 
+def test_convolution_takes_one_number_as_the_bias_as_the_books_apply_filter_does(rng):
+    x, W = rng.standard_normal((1, 1, 6, 6)), rng.standard_normal((1, 1, 3, 3))
+    conv = Convolution(W, 0)
+    r = rng.standard_normal((1, 1, 4, 4))
+    want, (gx, gW) = autograd(lambda x, W: F.conv2d(x, W), x, W, r=r)
+    np.testing.assert_allclose(conv.forward(x), want, rtol=1e-13)
+    np.testing.assert_allclose(conv.backward(r), gx, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(conv.dW, gW, rtol=1e-12)
+    np.testing.assert_allclose(conv.db, [r.sum()], rtol=1e-12)
+    np.testing.assert_allclose(Convolution(W, 0.5).forward(x), want + 0.5, rtol=1e-13)
+
+
 def test_dropout_is_zerodls_mask_without_the_inverted_scaling(rng):
     x = rng.standard_normal((20, 30))
     zd.manual_seed(1)

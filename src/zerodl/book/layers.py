@@ -236,7 +236,7 @@ class Convolution:
     """Convolution of (N, C, H, W) input with filters W (FN, C, FH, FW) and bias b (FN,) (ch. 7.4).
 
     zerodl's ``F.Convolution`` (im2col and one matrix product); backward fills
-    ``dW`` and ``db`` and returns dx. Output (N, FN, OH, OW) with
+    ``dW`` and ``db`` and returns dx. ``b`` may be one number for all filters. Output (N, FN, OH, OW) with
     OH = (H + 2·pad - FH) // stride + 1.
     """
 
@@ -250,7 +250,10 @@ class Convolution:
     def forward(self, x):
         self.x = x
         self.f = F.Convolution(stride=self.stride, pad=self.pad)
-        return self.f(x, self.W, self.b).data
+        b = self.b
+        if np.ndim(b) == 0:  # one number for every filter, as ch07/apply_filter.py's b = 0
+            b = np.full(self.W.shape[0], b, dtype=self.W.dtype)
+        return self.f(x, self.W, b).data
 
     def backward(self, dout):
         dx, dW, db = self.f.backward_by_hand(dout)
