@@ -236,3 +236,17 @@ def test_a_data_parallel_run_resumes_to_the_parameters_of_one_that_never_stopped
     resumed = load(tmp_path / "run" / "model.npz")["model"]
     for key, value in load(tmp_path / "straight" / "model.npz")["model"].items():
         np.testing.assert_allclose(resumed[key], value, rtol=1e-4, atol=1e-6)
+
+
+def test_a_data_parallel_run_that_diverges_is_reported_once_by_rank_0_with_its_metrics(tmp_path):
+    """Every rank sees the same non-finite loss at the same epoch: rank 0 alone reports it,
+    after writing metrics.json, and no other rank ends the run before it has."""
+    done = run_mpi([sys.executable, "-m", "zerodl", "train", "--dataset", "sine", "--optimizer",
+                    "sgd", "--lr", "2", "--epochs", "20", "--no-progress", "--out", "run"],
+                   cwd=tmp_path)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.startswith("zerodl train")]
+    assert len(lines) == 1 and lines[0].startswith("zerodl train (rank 0): training diverged")
+    assert "the checkpoint of epoch 4 in run/checkpoint.npz is kept" in lines[0]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [r["epoch"] for r in metrics["epochs"]] == [1, 2, 3, 4] and "diverged" in metrics["note"]

@@ -123,12 +123,9 @@ def run(args) -> int:
         return _train(args, config, out, comm)
     # An error in one rank must end them all: the others may be waiting for it in an Allreduce.
     try:
-        code = _train(args, config, out, comm)
+        return _train(args, config, out, comm)
     except Exception as e:
-        code = report(f"train (rank {comm.rank})", e, debugging(getattr(args, "debug", False)))
-    if code not in (0, 130):
-        comm.abort(code)
-    return code
+        comm.abort(report(f"train (rank {comm.rank})", e, debugging(getattr(args, "debug", False))))
 
 
 def _train(args, config, out: Path, comm) -> int:
@@ -197,7 +194,9 @@ def _train(args, config, out: Path, comm) -> int:
                   f"resume with: zerodl train --resume {out}", file=sys.stderr)
         return 130
     except FloatingPointError as e:  # fit's DivergedError, or _check_finite's
-        raise _diverged(e, config, out, write=lead) from e
+        if not lead:  # every rank saw the same numbers: rank 0 writes metrics.json and says so
+            return 1
+        raise _diverged(e, config, out) from e
     if not lead:
         return 0
 
@@ -213,12 +212,12 @@ def _train(args, config, out: Path, comm) -> int:
     return 0
 
 
-def _diverged(error: FloatingPointError, config, out: Path, write: bool) -> CommandError:
-    """The error saying where the run diverged and how to avoid it; with ``write``,
-    metrics.json of the epochs before first (strict JSON: inf and NaN as null)."""
+def _diverged(error: FloatingPointError, config, out: Path) -> CommandError:
+    """The error saying where the run diverged and how to avoid it, once metrics.json of
+    the epochs before is written (strict JSON: inf and NaN as null)."""
     what = str(error).removeprefix("fit: ")
     history = getattr(error, "history", None)
-    if write and history is not None and len(history):
+    if history is not None and len(history):
         _write_json(out / "metrics.json", metrics_dict(
             history, config, note=f"training diverged after these epochs: {what}"))
     lr = config["lr"]
