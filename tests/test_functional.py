@@ -250,6 +250,21 @@ def test_reduction_methods_and_out_of_range_axis():
         x.sum(axis=2)
 
 
+@pytest.mark.parametrize("name, call", [
+    ("sum", lambda x: F.sum(x, axis=2)),
+    ("mean", lambda x: F.mean(x, axis=2)),
+    ("max", lambda x: F.max(x, axis=-3)),
+    ("softmax", lambda x: F.softmax(x, axis=2)),
+    ("log_softmax", lambda x: F.log_softmax(x, axis=-3)),
+    ("concat", lambda x: F.concat([x, x], axis=2)),
+    ("stack", lambda x: F.stack([x, x], axis=3)),
+])
+def test_an_out_of_range_axis_is_named_with_its_operation(name, call):
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match=rf"^{name}: axis -?\d is out of range .* dimensions"):
+        call(x)
+
+
 def test_mean_gradient_is_one_over_the_count():
     x = leaf(np.zeros((2, 5)))
     x.mean(axis=1).sum().backward()

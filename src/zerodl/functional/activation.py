@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd import Function, Tensor, apply, arrays_or_tensors, as_tensor
 from ..backend import get_array_module
 from .arithmetic import Exp
+from .shape import normalize_axis
 
 
 class Step(Function):
@@ -143,6 +144,7 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        normalize_axis(self.axis, x.ndim)  # NumPy's AxisError would not name softmax
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         return e / e.sum(axis=self.axis, keepdims=True)
@@ -157,10 +159,13 @@ class LogSoftmax(Function):
     """y = x - logsumexp(x) along ``axis``, computed stably. Backward: dx = gy - softmax(x)·Σ gy,
     with softmax(x) = exp(y)."""
 
+    name_in_errors = "log_softmax"
+
     def __init__(self, axis=-1):
         self.axis = axis
 
     def forward(self, x):
+        normalize_axis(self.axis, x.ndim)
         return x - logsumexp_array(x, self.axis)
 
     def backward(self, gy):

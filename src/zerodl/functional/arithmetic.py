@@ -100,6 +100,8 @@ class Pow(Function):
 class PowTensor(Function):
     """z = x ** y with a tensor exponent: dz/dx = y x^(y-1), dz/dy = x^y log x (x > 0)."""
 
+    name_in_errors = "pow"
+
     def forward(self, x, y):
         return x ** y
 

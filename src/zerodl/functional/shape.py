@@ -25,7 +25,7 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        self.axis = _normalize_axis(self.axis, x.ndim)
+        self.axis = normalize_axis(self.axis, x.ndim)
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
@@ -42,7 +42,7 @@ class Max(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        self.axis = _normalize_axis(self.axis, x.ndim)
+        self.axis = normalize_axis(self.axis, x.ndim)
         y = x.max(axis=self.axis, keepdims=True)
         mask = (x == y).astype(x.dtype)  # in x's dtype: no float64 temporary in a float32 graph
         self.share = mask / mask.sum(axis=self.axis, keepdims=True)
@@ -70,7 +70,7 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over ``axis``: sum / number of elements summed."""
     x = as_tensor(x)
-    axes = _normalize_axis(axis, x.ndim)
+    axes = normalize_axis(axis, x.ndim, "mean")
     count = x.size if axes is None else int(_prod(x.shape[a] for a in axes))
     return Sum(axes, keepdims)(x) * (1.0 / builtins.max(count, 1))
 
@@ -85,15 +85,21 @@ def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return Min(axis, keepdims)(x)
 
 
-def _normalize_axis(axis, ndim):
-    """``axis`` (None, an int or a tuple) as a tuple of non-negative axes, checked against ndim."""
+def normalize_axis(axis, ndim: int, op: str | None = None):
+    """``axis`` (None, an int or a tuple) as a tuple of non-negative axes, checked against ndim.
+
+    An axis out of range is a ValueError; ``op`` names the operation in it when
+    the caller is no Function (a Function's call adds its name and shapes itself).
+    """
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
         if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+            message = (f"axis {a} is out of range for a tensor with {ndim} dimensions "
+                       f"(use {-ndim} to {ndim - 1})")
+            raise ValueError(f"{op}: {message}" if op else message)
         out.append(a % builtins.max(ndim, 1))
     return tuple(out)
 
@@ -261,6 +267,7 @@ class Concat(Function):
         self.axis = axis
 
     def forward(self, *xs):
+        normalize_axis(self.axis, xs[0].ndim)  # an axis out of range is no shape mismatch
         xp = get_array_module(xs[0])
         try:
             return xp.concatenate(xs, axis=self.axis)
@@ -287,6 +294,7 @@ class Stack(Function):
         self.axis = axis
 
     def forward(self, *xs):
+        normalize_axis(self.axis, xs[0].ndim + 1)  # the new axis may also be the last
         xp = get_array_module(xs[0])
         try:
             return xp.stack(xs, axis=self.axis)
