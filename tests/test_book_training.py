@@ -153,6 +153,19 @@ def test_simple_convnet_backprop_matches_numerical_gradient(rng):
     assert max(worst.values()) < 1e-6, worst
 
 
+def test_simple_convnet_names_its_layers_as_the_books(tmp_path, rng):
+    zd.manual_seed(0)
+    net = SimpleConvNet(input_dim=(1, 8, 8), hidden_size=5)
+    assert list(net.layers) == ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"]
+    assert net.layers["Conv1"].W is net.params["W1"] and net.layers["Affine2"].b is net.params["b3"]
+    path = tmp_path / "params.npz"
+    net.save_params(str(path))
+    other = SimpleConvNet(input_dim=(1, 8, 8), hidden_size=5)
+    other.load_params(str(path))
+    assert other.layers["Affine1"].W is other.params["W2"]
+    np.testing.assert_array_equal(other.layers["Affine1"].W, net.params["W2"])
+
+
 def test_deep_convnet_shapes_and_backprop_on_one_weight(rng):
     zd.manual_seed(0)
     net = DeepConvNet()

@@ -8,6 +8,8 @@ trained ``params.pkl`` loads into it with ``zerodl.book.weights.load_into``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from ._network import LayerNet, init_weight
@@ -21,7 +23,8 @@ class SimpleConvNet(LayerNet):
     Affine(hidden_size) - Relu - Affine(output_size) (ch. 7.5), weights N(0, weight_init_std²).
 
     ``params``: W1 (filter_num, C, FH, FW), b1, W2, b2, W3, b3 (float64);
-    ``layers``: a list, as the book's. ``accuracy`` evaluates 100 images at a time.
+    ``layers``: an OrderedDict named Conv1, Relu1, Pool1, Affine1, Relu2, Affine2,
+    as the book's. ``accuracy`` evaluates 100 images at a time.
     """
 
     accuracy_batch_size = 100
@@ -41,10 +44,14 @@ class SimpleConvNet(LayerNet):
         p["b2"] = np.zeros(hidden_size)
         p["W3"] = init_weight((hidden_size, output_size), weight_init_std)
         p["b3"] = np.zeros(output_size)
-        conv = Convolution(p["W1"], p["b1"], stride, pad)
-        affine1, affine2 = Affine(p["W2"], p["b2"]), Affine(p["W3"], p["b3"])
-        self.layers = [conv, Relu(), Pooling(pool_h=2, pool_w=2, stride=2), affine1, Relu(), affine2]
+        self.layers = OrderedDict()
+        self.layers["Conv1"] = Convolution(p["W1"], p["b1"], stride, pad)
+        self.layers["Relu1"] = Relu()
+        self.layers["Pool1"] = Pooling(pool_h=2, pool_w=2, stride=2)
+        self.layers["Affine1"] = Affine(p["W2"], p["b2"])
+        self.layers["Relu2"] = Relu()
+        self.layers["Affine2"] = Affine(p["W3"], p["b3"])
         self.last_layer = SoftmaxWithLoss()
-        self._hold(conv, W="W1", b="b1")
-        self._hold(affine1, W="W2", b="b2")
-        self._hold(affine2, W="W3", b="b3")
+        self._hold(self.layers["Conv1"], W="W1", b="b1")
+        self._hold(self.layers["Affine1"], W="W2", b="b2")
+        self._hold(self.layers["Affine2"], W="W3", b="b3")
