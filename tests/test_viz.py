@@ -368,6 +368,32 @@ def test_plot_history_into_two_axes_or_one(tmp_path):
     assert [line.get_label() for line in c.get_lines()] == ["training", "validation"]
 
 
+SAVED_INTO_AXES = {
+    "surface": lambda ax, path: viz.plot_surface("bowl", n=5, ax=ax, path=path),
+    "gradient_field": lambda ax, path: viz.plot_gradient_field("bowl", n=5, ax=ax, path=path),
+    "trajectories": lambda ax, path: viz.plot_trajectories(book_runs()[:1], "elongated", ax=ax,
+                                                           path=path),
+    "activations": lambda ax, path: viz.plot_activations(["relu"], ax=ax, path=path),
+    "difference_error": lambda ax, path: viz.plot_difference_error(ax=ax, path=path),
+    "history": lambda ax, path: viz.plot_history({"train_loss": [1.0, 0.5]}, ax=ax, path=path),
+    "filters": lambda ax, path: viz.plot_filters(np.ones((2, 1, 3, 3)), ax=ax, path=path),
+    "graph": lambda ax, path: viz.draw_graph(small_graph()).draw(ax=ax, path=path),
+}
+
+
+@pytest.mark.parametrize("name", list(SAVED_INTO_AXES))
+def test_saving_into_your_axes_leaves_your_figure_with_pyplot(name, tmp_path):
+    """Under Agg a figure zerodl made and saved leaves pyplot's list; yours, given through ax=,
+    stays there (plt.gcf(), plt.savefig() still find it)."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    ax = fig.add_subplot(projection="3d" if name == "surface" else None)
+    assert SAVED_INTO_AXES[name](ax, tmp_path / "part.png") is fig
+    assert (tmp_path / "part.png").exists()
+    assert plt.get_fignums() == [fig.number] and plt.gcf() is fig
+
+
 def test_plot_filters_into_one_axes_is_one_tiled_image(rng):
     W = rng.standard_normal((6, 1, 3, 3))
     fig, (before, after) = subplots(1, 2)

@@ -14,8 +14,9 @@ side::
 Given ``path=``, the figure is also saved there (written to a temporary file
 and renamed, so a half-written image is never left behind). pyplot keeps its
 figures until they are closed: under a non-interactive backend (Agg: no
-display, CI) a figure saved with ``path=`` is released at once, so loops that
-save figures do not pile them up; otherwise close figures you are done with,
+display, CI) a figure zerodl made and saved with ``path=`` is released at once,
+so loops that save figures do not pile them up (a figure holding your ``ax=``
+stays yours); otherwise close figures you are done with,
 ``plt.close(fig)``, as with any pyplot figure (Jupyter closes them after each
 cell by itself). matplotlib is imported when the first figure is made, so
 ``import zerodl`` and ``import zerodl.viz`` never need it

@@ -11,7 +11,9 @@ pyplot keeps every figure it made until ``plt.close``. So that saving figures
 in a loop never piles them up, a figure saved with ``path=`` under a
 non-interactive backend (Agg and the file backends: scripts without a
 display, CI, the ``zerodl`` commands) is released from pyplot right after it
-is written; it is still returned, complete. In Jupyter the inline backend
+is written; it is still returned, complete. A figure that holds the caller's
+``ax=`` is theirs and stays with pyplot (their ``plt.savefig()`` and
+``plt.gcf()`` must still find it). In Jupyter the inline backend
 closes the figures of a cell once they are shown. Elsewhere close what you
 no longer need with ``plt.close(fig)`` (or ``plt.close("all")``), as with any
 pyplot figure.
@@ -87,16 +89,17 @@ def figure_of(ax):
         return getattr(ax.figure, "figure", None) or ax.figure
 
 
-def finish(fig, path):
+def finish(fig, path, made_here: bool):
     """Save ``fig`` to ``path`` when given (format from the suffix, written to a temporary
-    file and renamed), release it from pyplot under a non-interactive backend (see the
-    module's docstring), and return it."""
+    file and renamed) and return it; a figure ``made_here`` (not the one holding the caller's
+    ``ax=``) is then released from pyplot under a non-interactive backend (see the module's
+    docstring)."""
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fmt = path.suffix.lstrip(".") or "png"
         atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=110))
-        if non_interactive_backend():
+        if made_here and non_interactive_backend():
             release(fig)
     return fig
 

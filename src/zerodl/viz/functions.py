@@ -52,7 +52,7 @@ def plot_activations(names: Sequence[str] | None = None, xlim=(-5.0, 5.0), n: in
             panel.legend(fontsize=8, loc="upper left")
     if ax is None:
         fig.suptitle("activation functions and their derivatives")
-    return finish(fig, path)
+    return finish(fig, path, made_here=ax is None)
 
 
 def difference_errors(f: Callable = np.exp, df: Callable = np.exp, x: float = 1.0,
@@ -85,6 +85,7 @@ def plot_difference_error(f: Callable = np.exp, df: Callable = np.exp, x: float 
     """
     errs = difference_errors(f, df, x, hs)
     h = errs["h"]
+    made_here = ax is None
     fig, ax = new_axes(ax, (7.0, 5.0))
     for key, label, color in [("forward", "forward (f(x+h) − f(x)) / h", "tab:red"),
                               ("central", "central (f(x+h) − f(x−h)) / 2h", "tab:blue")]:
@@ -105,7 +106,7 @@ def plot_difference_error(f: Callable = np.exp, df: Callable = np.exp, x: float 
     ax.set_title(f"error of numerical derivatives of {name} at x = {x:g} (float64)")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8)
-    return finish(fig, path)
+    return finish(fig, path, made_here)
 
 
 # ---------------------------------------------------------------- helpers

@@ -134,13 +134,14 @@ class Graph(str):
         from .common import figure, figure_of, finish
         from .graph_layout import draw_layers, figure_size
 
-        if ax is None:
+        made_here = ax is None
+        if made_here:
             fig = figure(figure_size(self.nodes, self.edges))
             ax = fig.add_subplot()
         else:
             fig = figure_of(ax)
         draw_layers(ax, self.nodes, self.edges, FREED_NOTE if self.freed else None)
-        return finish(fig, path)
+        return finish(fig, path, made_here)
 
     def svg(self) -> str:
         """The picture as SVG text, drawn by Graphviz's ``dot`` (RuntimeError without it)."""

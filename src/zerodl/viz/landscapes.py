@@ -28,6 +28,7 @@ def plot_surface(f="bowl", xlim=None, ylim=None, n: int = 41, kind: str = "wiref
     if ax is not None and getattr(ax, "name", None) != "3d":
         raise ValueError("plot_surface: ax must be a 3-D Axes, made with "
                          "fig.add_subplot(projection='3d')")
+    made_here = ax is None
     fig, ax = new_axes(ax, (7.0, 5.5), projection="3d")
     X, Y, Z = landscape.grid(f, xlim, ylim, n)
     if kind == "wireframe":
@@ -45,7 +46,7 @@ def plot_surface(f="bowl", xlim=None, ylim=None, n: int = 41, kind: str = "wiref
     ax.set_ylabel("y")
     ax.set_zlabel("f(x, y)")
     ax.set_title(title or _function_title(f))
-    return finish(fig, path)
+    return finish(fig, path, made_here)
 
 
 def plot_gradient_field(f="bowl", xlim=None, ylim=None, n: int = 21, normalize: bool = False,
@@ -61,6 +62,7 @@ def plot_gradient_field(f="bowl", xlim=None, ylim=None, n: int = 21, normalize: 
     coloured by ‖∇f‖, which reads better where lengths differ by orders of magnitude.
     ``ax``: an Axes to draw into. Returns the Figure.
     """
+    made_here = ax is None
     fig, ax = new_axes(ax, (6.4, 6.0))
     X, Y, U, V = landscape.gradient_field(f, xlim, ylim, n)
     xlim, ylim = (X.min(), X.max()), (Y.min(), Y.max())
@@ -87,7 +89,7 @@ def plot_gradient_field(f="bowl", xlim=None, ylim=None, n: int = 21, normalize: 
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     _plane_axes(ax, title or f"−∇f of {_function_title(f)}")
-    return finish(fig, path)
+    return finish(fig, path, made_here)
 
 
 def plot_trajectories(trajectories, f=None, xlim=None, ylim=None, layout: str = "overlay",
@@ -144,7 +146,7 @@ def plot_trajectories(trajectories, f=None, xlim=None, ylim=None, layout: str = 
         _legend(axes[0])
     elif ax is None:
         fig.suptitle(title or _trajectories_title(f, items))
-    return finish(fig, path)
+    return finish(fig, path, made_here=ax is None)
 
 
 # ---------------------------------------------------------------- helpers

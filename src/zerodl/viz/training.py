@@ -52,7 +52,7 @@ def plot_history(history, title: str | None = None, path=None, ax=None):
         seconds = _series(get("seconds"))
         total = f" ({np.nansum(seconds):.1f} s of training)" if seconds is not None else ""
         fig.suptitle((title or "learning curves") + total)
-    return finish(fig, path)
+    return finish(fig, path, made_here=ax is None)
 
 
 def plot_filters(weights, channel: int = 0, ncols: int | None = None, title: str | None = None,
@@ -74,7 +74,7 @@ def plot_filters(weights, channel: int = 0, ncols: int | None = None, title: str
                       + ("" if c in (1, 3) else f", channel {channel}"))
     if ax is not None:
         _filter_mosaic(ax, W, channel, ncols, nrows, title)
-        return finish(figure_of(ax), path)
+        return finish(figure_of(ax), path, made_here=False)
     fig = figure((1.1 * ncols + 0.4, 1.1 * nrows + 0.6))
     for i in range(fn):
         panel = fig.add_subplot(nrows, ncols, i + 1)
@@ -88,7 +88,7 @@ def plot_filters(weights, channel: int = 0, ncols: int | None = None, title: str
         panel.set_yticks([])
         panel.set_title(str(i), fontsize=7, pad=2)
     fig.suptitle(title)
-    return finish(fig, path)
+    return finish(fig, path, made_here=True)
 
 
 # ---------------------------------------------------------------- helpers
