@@ -484,6 +484,14 @@ def test_by_hand_before_forward_is_a_clear_error():
         F.Mul().backward_by_hand(1.0)
 
 
+def test_by_hand_after_backward_freed_the_node_says_what_to_do():
+    x = leaf([1.0, 2.0])
+    mul = F.arithmetic.Mul()
+    mul(x, x).sum().backward()
+    with pytest.raises(RuntimeError, match=r"Mul\.backward_by_hand: .*freed.*retain_graph=True"):
+        mul.backward_by_hand(1.0)
+
+
 def test_output_is_the_live_tensor_or_a_new_one_in_its_place():
     x = leaf([0.5, 1.0])
     f = F.arithmetic.Exp()

@@ -167,7 +167,9 @@ class Function:
         recorded. One value for a one-input Function, else a tuple.
         """
         if self.inputs is None:
-            raise RuntimeError(f"{type(self).__name__}.backward: this node was freed by backward()")
+            raise RuntimeError(f"{type(self).__name__}.backward_by_hand: what forward kept was freed "
+                               "by backward(); drive it by hand before that, or call "
+                               "backward(retain_graph=True)")
         if not self.inputs:
             raise RuntimeError(f"{type(self).__name__}.backward_by_hand: call the Function first "
                                "(its forward keeps what backward needs)")
