@@ -506,6 +506,34 @@ def test_a_writer_killed_mid_write_leaves_a_temp_file_the_next_write_removes(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.npz"]
 
 
+def test_a_live_writers_temp_file_is_kept_however_old_or_unknown_its_pid_looks(tmp_path):
+    """A writer paused for hours (a laptop asleep mid-download), or one in another PID
+    namespace on a host of the same name (a container): its pid says nothing, its lock does."""
+    code = ("import sys, time\nfrom zerodl.files import atomic_write\n"
+            "atomic_write(sys.argv[1], lambda f: (f.write(b'x' * 4096), f.flush(), "
+            "print('writing', flush=True), time.sleep(60)))")
+    env = dict(os.environ, PYTHONPATH=str(TESTS.parent / "src"))
+    writer = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "model.npz")],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        (temp,) = [p for p in tmp_path.iterdir() if files.TEMP_PATTERN.match(p.name)]
+        old = time.time() - 2 * files.STALE_TEMP_SECONDS
+        os.utime(temp, (old, old))                                   # untouched for two hours
+        io.save({"w": np.ones(1)}, tmp_path / "b.npz")
+        assert temp.exists()
+        elsewhere = temp.with_name(temp.name.replace(f"-{writer.pid}-", f"-{dead_pid()}-"))
+        temp.rename(elsewhere)                                       # its pid means nothing here
+        io.save({"w": np.ones(1)}, tmp_path / "b.npz")
+        assert elsewhere.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()
+    io.save({"w": np.ones(1)}, tmp_path / "b.npz")                   # gone now: removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.npz"]
+
+
 def test_two_processes_saving_into_one_folder_never_disturb_each_other(tmp_path):
     code = ("import sys, numpy as np\nfrom zerodl import io\n"
             "for i in range(40):\n"

@@ -10,8 +10,10 @@ half of one. The temporary file is named after its writer,
 so that a writer killed mid-write (``kill -9``, a power cut) leaves a file that
 the next write to the same folder recognises and removes: one whose writer
 process on this host is gone, or that nobody has touched for
-``STALE_TEMP_SECONDS``. Temporary files of a live writer are never touched,
-so two processes saving into one folder do not delete each other's work.
+``STALE_TEMP_SECONDS``. The writer holds a lock on its temporary file (flock)
+until it is done, and a locked file is never removed, however old it looks
+or whatever its pid means here (a paused writer, another PID namespace): two
+processes saving into one folder do not delete each other's work.
 
 A write that fails because the disk is full, the folder is read-only or not
 writable raises ``WriteError`` (an OSError) naming the file, the cause and the
@@ -30,6 +32,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, NoReturn
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; the pid and age rules alone decide
+    fcntl = None
 
 __all__ = ["atomic_write", "temporary_file", "commit", "remove_stale_temps",
            "WriteError", "STALE_TEMP_SECONDS"]
@@ -108,6 +115,7 @@ def temporary_file(path, operation: str = "write") -> Iterator[BinaryIO]:
     os.close(fd)  # reopened by name, so that ``f.name`` is the path ``commit`` renames
     try:
         with open(tmp, "r+b") as f:
+            _lock(f.fileno())  # held until closed, also by the renamed file: "in use"
             yield f
     except OSError as e:
         _unlink(tmp)
@@ -137,7 +145,8 @@ def remove_stale_temps(folder) -> list[Path]:
     A file named by ``temporary_file`` is stale when its writer was a process
     on this host that no longer exists, or when it is older than
     ``STALE_TEMP_SECONDS``; an unnamed one of older zerodl versions only when
-    it is that old. Other files are never touched. Returns the files removed.
+    it is that old. A file that a writer holds locked is never stale. Other
+    files are never touched. Returns the files removed.
     """
     removed = []
     now = time.time()
@@ -159,7 +168,7 @@ def remove_stale_temps(folder) -> list[Path]:
         except OSError:
             continue
         orphan = bool(match) and match["host"] == _HOST and not _alive(int(match["pid"]))
-        if old or orphan:
+        if (old or orphan) and not _locked(Path(folder) / name):
             path = Path(folder) / name
             if _unlink(path):
                 removed.append(path)
@@ -184,6 +193,35 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OverflowError, ValueError):
         return True  # another user's process (or a pid we cannot ask about): leave it
     return True
+
+
+def _lock(fd: int) -> None:
+    """Mark the open temporary file ``fd`` as being written (released when it is closed)."""
+    if fcntl is None:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks: the pid and age rules alone decide
+        pass
+
+
+def _locked(path) -> bool:
+    """True when a live writer holds ``path`` locked (``_lock``)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # a file system without locks
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def _unlink(path) -> bool:
