@@ -89,6 +89,19 @@ def test_a_reduce_calling_os_system_directly_never_runs(tmp_path):
     assert not marker.exists()
 
 
+def test_a_pickle_cannot_make_the_loader_allocate_what_the_file_does_not_hold(tmp_path):
+    path = tmp_path / "bomb.pkl"
+    # numpy.ndarray((1000000,), 'f8') called directly: 8 MB of uninitialised memory from 40 bytes
+    path.write_bytes(b"(dVW\ncnumpy\nndarray\n((I1000000\ntVf8\ntRs.")
+    with pytest.raises(UnsafePickleError, match="numpy.ndarray directly"):
+        weights.load_book_pickle(path)
+    # NumPy's own rebuilder asked for a non-empty array that the file never fills
+    path.write_bytes(b"(dVW\ncnumpy._core.multiarray\n_reconstruct\n(cnumpy\nndarray\n"
+                     b"(I1000000\ntVf8\ntRs.")
+    with pytest.raises(UnsafePickleError, match=r"shape \(1000000,\)"):
+        weights.load_book_pickle(path)
+
+
 def test_not_a_dict_or_not_a_pickle_is_a_clear_error(tmp_path):
     with pytest.raises(TypeError, match="holds a list, not the book's dict"):
         weights.load_book_pickle(dump([np.zeros(2)], tmp_path / "list.pkl"))

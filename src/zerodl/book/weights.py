@@ -163,10 +163,29 @@ def load_into(model, path, output_dropout: float | None = None):
 
 # ---------------------------------------------------------------- the restricted unpickler
 def _reconstruct(subtype, shape, dtype):
-    """NumPy's array rebuilder, for ndarray itself only (not a subclass that might run code)."""
-    if subtype is not np.ndarray:
+    """NumPy's array rebuilder, for ndarray itself only (not a subclass that might run code).
+
+    NumPy's pickles always ask it for an empty array and then fill it from the
+    bytes in the file; any other shape is refused, so a file of a few bytes
+    cannot make the loader allocate gigabytes.
+    """
+    if subtype is not _ARRAY_CLASS:
         raise UnsafePickleError(f"refusing to rebuild an array of class {subtype!r}")
+    if np.prod(shape) != 0:
+        raise UnsafePickleError(f"refusing to rebuild an array of shape {shape}: NumPy's pickles "
+                                "start from an empty one and fill it from the file")
     return np.ndarray.__new__(np.ndarray, shape, dtype)
+
+
+class _ArrayClass:
+    """What a pickle gets for ``numpy.ndarray``: the name ``_reconstruct`` is given, never
+    a constructor (``numpy.ndarray(shape)`` would allocate any size, uninitialised)."""
+
+    def __call__(self, *args, **kwargs):
+        raise UnsafePickleError("refusing to call numpy.ndarray directly (NumPy's pickles never do)")
+
+
+_ARRAY_CLASS = _ArrayClass()
 
 
 def _dtype(*args):
@@ -188,7 +207,7 @@ for _core in ("numpy.core", "numpy._core"):
     _SAFE[(f"{_core}.multiarray", "_reconstruct")] = _reconstruct
     _SAFE[(f"{_core}.multiarray", "scalar")] = "scalar"
     _SAFE[(f"{_core}.numeric", "_frombuffer")] = "_frombuffer"
-_SAFE[("numpy", "ndarray")] = np.ndarray
+_SAFE[("numpy", "ndarray")] = _ARRAY_CLASS
 _SAFE[("numpy", "dtype")] = _dtype
 _SAFE[("_codecs", "encode")] = _latin1
 _SAFE[("collections", "OrderedDict")] = OrderedDict
