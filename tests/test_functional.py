@@ -73,6 +73,21 @@ def test_float32_graph_stays_float32_with_create_graph(case):
     assert [x.grad.dtype for x in leaves if x.grad is not None] == [np.float32] * len(leaves)
 
 
+@pytest.mark.parametrize("loss", [F.mse_loss, F.binary_cross_entropy_with_logits, F.cross_entropy])
+def test_integer_targets_join_a_float32_loss_as_float32(loss):
+    """0/1 targets given as ints would make every (y - t) a float64 temporary."""
+    y = leaf([[0.5, -1.5], [2.0, 0.25]], np.float32)
+    out = loss(y, np.array([[0, 1], [1, 0]]))
+    assert out.creator.inputs[1].dtype == np.float32
+    same = loss(y, np.array([[0.0, 1.0], [1.0, 0.0]], np.float32))
+    assert out.item() == same.item()
+
+
+def test_cross_entropy_keeps_integer_labels_integer():
+    y = leaf([[0.5, -1.5], [2.0, 0.25]], np.float32)
+    assert F.cross_entropy(y, np.array([1, 0])).creator.inputs[1].dtype.kind == "i"
+
+
 # ---------------------------------------------------------------- forward values against NumPy
 def _erf(a):
     return np.vectorize(math.erf)(a)

@@ -97,7 +97,7 @@ def cross_entropy(logits, t) -> Tensor:
     """Softmax cross-entropy, mean over the batch (the book's SoftmaxWithLoss).
     ``t``: int labels (N,) or one-hot (N, C)."""
     logits = as_tensor(logits)
-    return SoftmaxWithLoss()(logits, _target(t, logits))
+    return SoftmaxWithLoss()(logits, _target(t, logits, labels=True))
 
 
 def binary_cross_entropy_with_logits(z, t) -> Tensor:
@@ -107,12 +107,15 @@ def binary_cross_entropy_with_logits(z, t) -> Tensor:
 
 
 # ------------------------------------------------------------ helpers
-def _target(t, like: Tensor):
-    """Targets are constants: keep integer labels integer, cast float targets to the logits' dtype."""
+def _target(t, like: Tensor, labels: bool = False):
+    """Targets are constants in the predictions' float dtype (0/1 ints too, so that y - t
+    makes no float64 temporary); with ``labels``, 1-D integer class labels stay integer."""
     arr = t.data if isinstance(t, Tensor) else t
     xp = get_array_module(like.data)
     arr = xp.asarray(arr)
-    if arr.dtype.kind == "f" or arr.dtype.kind == "b":
+    is_labels = labels and arr.ndim == 1 and arr.dtype.kind in "iu"
+    if arr.dtype.kind in "fb" or (arr.dtype.kind in "iu" and not is_labels
+                                  and like.dtype.kind == "f"):
         arr = arr.astype(like.dtype, copy=False)
     return Tensor(arr)
 
