@@ -596,6 +596,26 @@ def test_the_newest_mnist_run_under_runs_is_found(tmp_path):
     assert find_run(tmp_path / "nothing") is None
 
 
+@pytest.mark.parametrize("damaged", ["[1]", '"mnist"', "null", "{not json"])
+def test_a_run_with_a_damaged_config_or_metrics_file_does_not_stop_the_lab(tmp_path, damaged):
+    """A config.json or metrics.json that is no JSON object makes its run unknown or its
+    accuracy unknown; the lab still starts (it used to fail with an AttributeError)."""
+    from zerodl.lab.digits import find_run
+
+    good = save_digit_model(tmp_path / "good")
+    os.utime(good / "model.npz", (1, 1))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.npz").write_bytes(b"")
+    (broken / "config.json").write_text(damaged)
+    assert find_run(tmp_path) == broken           # its dataset is unknown: it may be MNIST
+    (good / "metrics.json").write_text(damaged)
+    lab = DigitsLab(good)
+    assert lab.model is not None and lab.status()["test_accuracy"] is None
+    lab = DigitsLab(runs_root=tmp_path)           # the newest run does not load: said, not raised
+    assert lab.model is None and "broken" in lab.status()["error"]
+
+
 def test_train_refuses_bad_subsets(client):
     status, err = client.post("/api/digits/train", {"subset": 5})
     assert status == 400 and err["field"] == "subset"

@@ -236,6 +236,7 @@ class DigitsLab:
         span = np.maximum(W.max(axis=(1, 2), keepdims=True) - lo, 1e-12)
         return {"shape": list(W.shape), "data": b64_uint8((W - lo) / span)}
 
+
 def _feature_maps(conv, batch) -> dict | None:
     """What the first layer ``conv`` (None for an MLP) makes of the drawing, after ReLU."""
     import zerodl.functional as F
@@ -277,21 +278,25 @@ def _first_conv(model):
 
 
 def _dataset_of(run_dir: Path) -> str | None:
-    import json
-
-    try:
-        return json.loads((run_dir / "config.json").read_text()).get("dataset")
-    except (OSError, ValueError):
-        return None
+    return _saved_field(run_dir / "config.json", "dataset")
 
 
 def _metrics_accuracy(run_dir: Path) -> float | None:
+    accuracy = _saved_field(run_dir / "metrics.json", "test_accuracy")
+    ok = isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) and 0 <= accuracy <= 1
+    return float(accuracy) if ok else None
+
+
+def _saved_field(path: Path, key: str):
+    """``key`` of the JSON object in ``path``; None when the file is missing, unreadable or
+    not an object (a damaged run must not keep the lab from starting)."""
     import json
 
     try:
-        return json.loads((run_dir / "metrics.json").read_text()).get("test_accuracy")
+        saved = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return saved.get(key) if isinstance(saved, dict) else None
 
 
 def _resize_area(a: np.ndarray, H: int, W: int) -> np.ndarray:
