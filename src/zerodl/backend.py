@@ -32,6 +32,11 @@ def is_gpu_array(a) -> bool:
     return hasattr(a, "__cuda_array_interface__")
 
 
+def is_array(a) -> bool:
+    """True for a NumPy or CuPy array (not a Tensor, not a number or list)."""
+    return isinstance(a, np.ndarray) or is_gpu_array(a)
+
+
 def get_array_module(*arrays):
     """Return ``cupy`` if any of ``arrays`` is a CuPy array, else ``numpy``.
 

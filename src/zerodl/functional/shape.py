@@ -10,11 +10,12 @@ places (``sum_to``); a sum sends its gradient back to every summed element
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
 from ..autograd import Function, Tensor, apply, arrays_or_tensors, as_tensor
-from ..backend import get_array_module, is_gpu_array
+from ..backend import get_array_module, is_array
 
 
 # ------------------------------------------------------------ reductions
@@ -71,7 +72,7 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over ``axis``: sum / number of elements summed."""
     x = as_tensor(x)
     axes = normalize_axis(axis, x.ndim, "mean")
-    count = x.size if axes is None else int(_prod(x.shape[a] for a in axes))
+    count = x.size if axes is None else math.prod(x.shape[a] for a in axes)
     return Sum(axes, keepdims)(x) * (1.0 / builtins.max(count, 1))
 
 
@@ -109,13 +110,6 @@ def _grad_shape(x_shape, axis):
     if axis is None:
         return (1,) * len(x_shape)
     return tuple(1 if i in axis else s for i, s in enumerate(x_shape))
-
-
-def _prod(values):
-    out = 1
-    for v in values:
-        out *= v
-    return out
 
 
 # ------------------------------------------------------------ shapes
@@ -225,13 +219,9 @@ def sum_to(x, shape):
     shape = tuple(shape)
     if isinstance(x, Tensor):
         return x if x.shape == shape else SumTo(shape)(x)
-    if _is_array(x):
+    if is_array(x):
         return _summed_to(x, shape)
     return sum_to(as_tensor(x), shape)
-
-
-def _is_array(x) -> bool:
-    return isinstance(x, np.ndarray) or is_gpu_array(x)
 
 
 def _summed_to(x, shape: tuple):
@@ -336,16 +326,12 @@ def _pad_pairs(pad_width, ndim):
 
 def concat(xs, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (``np.concatenate``)."""
-    xs = list(xs)
-    like = next((x for x in xs if isinstance(x, Tensor)), None)
-    return Concat(axis)(*[as_tensor(x, like) for x in xs])
+    return Concat(axis)(*xs)
 
 
 def stack(xs, axis: int = 0) -> Tensor:
     """Stack equal-shaped tensors along a new axis (``np.stack``)."""
-    xs = list(xs)
-    like = next((x for x in xs if isinstance(x, Tensor)), None)
-    return Stack(axis)(*[as_tensor(x, like) for x in xs])
+    return Stack(axis)(*xs)
 
 
 def pad(x, pad_width, value: float = 0.0) -> Tensor:

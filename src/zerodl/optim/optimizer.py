@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import numpy as np
-
 from ..autograd import Tensor
-from ..backend import as_numpy, get_array_module, is_gpu_array
+from ..backend import as_numpy, get_array_module, is_array
 from ..kernels.optim import Scratch
 
 
@@ -97,7 +95,7 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """``{"type", "hyperparameters", "state": {param name: {"step": n, buffer: array}}}`` (copies)."""
-        state = {name: {k: (as_numpy(v).copy() if _is_array(v) else v)
+        state = {name: {k: (as_numpy(v).copy() if is_array(v) else v)
                         for k, v in s.items()}
                  for name, s in self.state.items()}
         hyper = {k: (list(v) if isinstance(v, tuple) else v)
@@ -120,7 +118,7 @@ class Optimizer:
                            f"{unknown}; this optimizer has {list(self.params)}")
         for name, s in saved.items():
             for k, v in s.items():
-                if _is_array(v) and tuple(v.shape) != self.params[name].shape:
+                if is_array(v) and tuple(v.shape) != self.params[name].shape:
                     raise ValueError(
                         f"{type(self).__name__}.load_state_dict: {name}.{k} has shape "
                         f"{tuple(v.shape)}, the parameter {self.params[name].shape}"
@@ -178,10 +176,6 @@ def _no_decay(owner: str, weight_decay_filter, params: OrderedDict) -> frozenset
 
 def _restore(key: str, value, p):
     """A saved state entry as it lives in memory: arrays in the parameter's dtype, ints for steps."""
-    if _is_array(value):
+    if is_array(value):
         return get_array_module(p).array(value, dtype=p.dtype)
     return int(value) if key == "step" else value
-
-
-def _is_array(value) -> bool:
-    return isinstance(value, np.ndarray) or is_gpu_array(value)
