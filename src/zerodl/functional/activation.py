@@ -88,7 +88,7 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        self.factor = xp.where(x > 0, 1.0, self.slope).astype(x.dtype)
+        self.factor = xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope))  # x's dtype
         return x * self.factor
 
     def backward(self, gy):

@@ -103,7 +103,8 @@ def adam(p, g, state: dict, scratch: Scratch, *, lr: float, beta1: float, beta2:
     p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + eps).
     """
     if decoupled:
-        p *= 1.0 - lr * weight_decay
+        if weight_decay:  # AdamW without decay (a bias under weight_decay_filter): no pass over p
+            p *= 1.0 - lr * weight_decay
     else:
         g = _with_weight_decay(p, g, weight_decay, scratch)
     m = zeros_in(state, "exp_avg", p)

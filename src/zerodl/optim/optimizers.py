@@ -168,7 +168,7 @@ class Adam(Optimizer):
         lr, eps, wd = float(self.lr), float(self.eps), float(self.weight_decay)
         beta1, beta2 = (float(b) for b in self.betas)
         t = state["step"]
-        if self.decoupled:
+        if wd and self.decoupled:
             p *= 1 - lr * wd                 # AdamW: p itself shrinks, g is left alone
         elif wd:
             g = g + wd * p
