@@ -78,7 +78,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.device = None if device is None else device_name(device)
-        self._arrays = _as_arrays(dataset)
+        self._arrays = dataset_arrays(dataset, "DataLoader")
         if self._arrays is not None and self.device is not None:
             self._arrays = tuple(to_device(a, self.device) for a in self._arrays)
         self._n = len(self._arrays[0]) if self._arrays is not None else len(dataset)
@@ -166,6 +166,33 @@ class DataLoader:
         )
 
 
+def dataset_arrays(dataset, caller: str) -> tuple[np.ndarray, ...] | None:
+    """The dataset's arrays when it is a tuple of arrays or has .images/.labels, else None
+    (an object with ``__len__`` and ``__getitem__``); ``caller`` names the refusals."""
+    if isinstance(dataset, (tuple, list)):
+        arrays = tuple(_array(a) for a in dataset)
+    elif hasattr(dataset, "images") and hasattr(dataset, "labels"):
+        arrays = (_array(dataset.images), _array(dataset.labels))
+    elif hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
+        return None
+    else:
+        raise TypeError(
+            f"{caller}: cannot take samples from a {type(dataset).__name__}; pass a tuple of "
+            "arrays (X, y), a dataset with .images and .labels, or an object with __len__ "
+            "and __getitem__ taking an index array"
+        )
+    if not arrays:
+        raise ValueError(f"{caller}: the dataset tuple is empty; pass (X, y)")
+    lengths = [len(a) for a in arrays]
+    if len(set(lengths)) != 1:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise ValueError(
+            f"{caller}: the arrays have different numbers of samples ({shapes}); "
+            "their first dimensions must match"
+        )
+    return arrays
+
+
 def _shard(shard, batch_size: int, shuffle: bool, seed) -> tuple[int, int]:
     """(rank, number of ranks) from a Communicator, a (rank, size) pair or None."""
     if shard is None:
@@ -181,32 +208,6 @@ def _shard(shard, batch_size: int, shuffle: bool, seed) -> tuple[int, int]:
         raise ValueError("DataLoader: a sharded loader needs a seed, the same on every rank, "
                          "so that all ranks cut the same permutation")
     return rank, size
-
-
-def _as_arrays(dataset) -> tuple[np.ndarray, ...] | None:
-    """The dataset's arrays when it is a tuple of arrays or has .images/.labels, else None."""
-    if isinstance(dataset, (tuple, list)):
-        arrays = tuple(_array(a) for a in dataset)
-    elif hasattr(dataset, "images") and hasattr(dataset, "labels"):
-        arrays = (_array(dataset.images), _array(dataset.labels))
-    elif hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
-        return None
-    else:
-        raise TypeError(
-            f"DataLoader: cannot batch a {type(dataset).__name__}; pass a tuple of arrays "
-            "(X, y), a dataset with .images and .labels, or an object with __len__ and "
-            "__getitem__ taking an index array"
-        )
-    if not arrays:
-        raise ValueError("DataLoader: the dataset tuple is empty; pass (X, y)")
-    lengths = [len(a) for a in arrays]
-    if len(set(lengths)) != 1:
-        shapes = ", ".join(str(a.shape) for a in arrays)
-        raise ValueError(
-            f"DataLoader: the arrays have different numbers of samples ({shapes}); "
-            "their first dimensions must match"
-        )
-    return arrays
 
 
 def _array(a):

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..backend import get_array_module, is_gpu_array
+from ..backend import get_array_module
 from ..random import default_rng
+from .loader import dataset_arrays
 
 
 def random_split(dataset, lengths: Sequence[int | float], seed: int | None = None) -> list:
@@ -32,7 +33,7 @@ def random_split(dataset, lengths: Sequence[int | float], seed: int | None = Non
     with ``__len__`` and ``__getitem__`` (taking an index array) gives
     ``Subset`` views of it.
     """
-    arrays = _arrays(dataset)
+    arrays = dataset_arrays(dataset, "random_split")
     n = len(arrays[0]) if arrays is not None else len(dataset)
     sizes = _sizes(lengths, n)
     rng = np.random.default_rng(seed) if seed is not None else default_rng()
@@ -66,26 +67,6 @@ class Subset:
 
 
 # ---------------------------------------------------------------- helpers
-def _arrays(dataset):
-    """The dataset's arrays for a tuple or list of arrays or a dataset with .images/.labels."""
-    if isinstance(dataset, (tuple, list)):
-        arrays = tuple(a if is_gpu_array(a) else np.asarray(a) for a in dataset)
-        if not arrays:
-            raise ValueError("random_split: the dataset tuple is empty; pass (X, y)")
-        if len({len(a) for a in arrays}) != 1:
-            shapes = ", ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"random_split: the arrays have different numbers of samples "
-                             f"({shapes}); their first dimensions must match")
-        return arrays
-    if hasattr(dataset, "images") and hasattr(dataset, "labels"):
-        return _arrays((dataset.images, dataset.labels))
-    if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
-        return None
-    raise TypeError(f"random_split: cannot split a {type(dataset).__name__}; pass a tuple of "
-                    "arrays (X, y), a dataset with .images and .labels, or an object with "
-                    "__len__ and __getitem__")
-
-
 def _sizes(lengths, n: int) -> list[int]:
     """Sample counts from counts or fractions (see ``random_split``)."""
     lengths = list(lengths)
