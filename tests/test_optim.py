@@ -255,3 +255,14 @@ def test_step_lr_values_by_hand_and_the_optimizer_uses_them():
     again = optim.StepLR(optim.SGD([w], lr=1.0), step_size=2)
     again.load_state_dict(sched.state_dict())
     assert again.optimizer.lr == pytest.approx(0.01) and again.last_epoch == 5
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda opt: optim.StepLR(opt, step_size=0), "StepLR: step_size must be at least 1"),
+    (lambda opt: optim.CosineAnnealingLR(opt, T_max=0), "CosineAnnealingLR: T_max must be at least 1"),
+])
+def test_a_schedule_of_zero_epochs_is_refused_when_made(make, words):
+    """Not a ZeroDivisionError at the end of the first epoch."""
+    opt = optim.SGD([nn.Parameter(np.ones(1))], lr=0.1)
+    with pytest.raises(ValueError, match=words):
+        make(opt)

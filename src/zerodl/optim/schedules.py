@@ -54,7 +54,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size, self.gamma = _at_least_one("StepLR", "step_size", step_size), float(gamma)
 
     def lr_at(self, epoch: int) -> float:
         """base_lr · gamma^⌊epoch / step_size⌋."""
@@ -66,9 +66,16 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        self.T_max, self.eta_min = _at_least_one("CosineAnnealingLR", "T_max", T_max), float(eta_min)
 
     def lr_at(self, epoch: int) -> float:
         """eta_min + (base_lr - eta_min)·(1 + cos(π·epoch / T_max)) / 2."""
         cos = math.cos(math.pi * epoch / self.T_max)
         return self.eta_min + (self.base_lr - self.eta_min) * (1.0 + cos) / 2.0
+
+
+def _at_least_one(owner: str, name: str, epochs) -> int:
+    """A number of epochs that a schedule divides by, checked."""
+    if int(epochs) < 1:
+        raise ValueError(f"{owner}: {name} must be at least 1 (epochs), got {epochs}")
+    return int(epochs)
