@@ -178,14 +178,14 @@ def _train(args, config, out: Path, comm) -> int:
         out.mkdir(parents=True, exist_ok=True)
         _write_json(out / "config.json", config)
         _print_header(config, out, done if resume else None, args.device, comm.size)
-    bars = "bar" if lead and not args.no_progress else False  # the lines are _EpochReport's
+    bars = "bar" if lead and not args.no_progress else False  # the lines are printed below
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported, not warned
             history = zt.fit(model, loss_fn, optimizer, train_loader, test_loader,
                              config["epochs"], checkpoint=checkpoint if lead else None,
                              resume=resume, scheduler=scheduler, progress=bars,
                              metric="accuracy" if classifies(config) else None,
-                             on_epoch_end=_EpochReport(config) if lead else None, comm=comm)
+                             on_epoch_end=_epoch_lines(config["epochs"]) if lead else None, comm=comm)
             if lead:
                 _check_finite(model, history, config)
     except zt.TrainingInterrupted as e:
@@ -297,22 +297,12 @@ def _resolve(args, parser) -> tuple[dict, Path]:
     return config, check_output_folder(out)
 
 
-class _EpochReport:
-    """Prints one line per epoch (also where no progress bar is shown)."""
+def _epoch_lines(epochs: int):
+    """fit's ``on_epoch_end`` that prints fit's own line for each epoch of ``epochs``
+    (also with --no-progress, where fit itself shows nothing)."""
+    from ..train.progress import epoch_line, print_line
 
-    def __init__(self, config):
-        self.config = config
-
-    def __call__(self, epoch, history) -> None:
-        i = len(history) - 1
-        line = f"epoch {epoch}/{self.config['epochs']}  train loss {history.train_loss[i]:.4f}"
-        if history.train_accuracy[i] is not None:
-            line += f" acc {history.train_accuracy[i]:.2%}"
-        line += f"  validation loss {history.val_loss[i]:.4f}"
-        if history.val_accuracy[i] is not None:
-            line += f" acc {history.val_accuracy[i]:.2%}"
-        line += f"  ({history.seconds[i]:.1f} s)"
-        print(line, flush=True)
+    return lambda epoch, history: print_line(epoch_line(history, len(history) - 1, epochs))
 
 
 def _check_finite(model, history, config) -> None:
