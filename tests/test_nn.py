@@ -274,6 +274,13 @@ def test_conv2d_parameters_have_the_books_layout():
     assert conv.W.dtype == np.float32
 
 
+@pytest.mark.parametrize("kernel_size", [(3, 3, 3), "a"])
+def test_conv2d_refuses_a_kernel_size_that_is_no_pair_naming_it(kernel_size):
+    expected = r"Conv2d: kernel_size must be an int or an \(h, w\) pair"
+    with pytest.raises((ValueError, TypeError), match=expected):
+        nn.Conv2d(1, 2, kernel_size)
+
+
 def test_activation_and_loss_modules_call_their_functions(rng):
     x = zd.tensor(rng.standard_normal((3, 4)))
     for module, fn in [(nn.ReLU(), F.relu), (nn.Sigmoid(), F.sigmoid), (nn.Tanh(), F.tanh),

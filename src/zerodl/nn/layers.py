@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..kernels.conv_geometry import pair
 from . import init as _init
 from .module import Module, Parameter, Sequential
 
@@ -55,7 +56,7 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, pad=0,
                  bias: bool = True, init="he", rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        kh, kw = _pair(kernel_size)
+        kh, kw = pair(kernel_size, "Conv2d", "kernel_size")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size, self.stride, self.pad = (kh, kw), stride, pad
         self.W = Parameter(_init.weights((self.out_channels, self.in_channels, kh, kw), init, rng))
@@ -273,10 +274,3 @@ class CrossEntropyLoss(Module):
 
     def forward(self, logits, t):
         return F.cross_entropy(logits, t)
-
-
-def _pair(v) -> tuple[int, int]:
-    if np.ndim(v) == 0:
-        return int(v), int(v)
-    a, b = v
-    return int(a), int(b)
