@@ -470,3 +470,39 @@ def test_the_page_speaks_japanese_and_english(browser, server):
     finally:
         t.context.close()
 
+
+def test_the_japanese_page_words_the_refusals_a_learner_meets(browser, server):
+    """What a learner can get wrong from the page (no optimizer ticked, a formula that does
+    not parse or is nowhere finite, hidden layers out of bounds) is said in Japanese."""
+    t = Page(browser, server.url, locale="ja-JP")
+    page = t.page
+
+    def refusal(field: str) -> str:
+        box = f'[data-error-for="{field}"]'
+        t.wait(f"document.querySelector('{box}').textContent !== ''")
+        text = page.eval_on_selector(box, "e => e.firstChild.textContent")   # not the caret
+        assert JAPANESE.search(text) and foreign_words([text], "ja") == [], text
+        return text
+
+    try:
+        for box in page.query_selector_all("[data-opt]"):
+            box.uncheck()
+        page.click("#descent-run")
+        refusal("optimizers")
+        for formula, words in [("x^2 + 2y", "8 文字目"), ("x + z", "「z」"), ("(x + 1", "「(」"),
+                               ("log(-1 - x^2)", "有限")]:
+            page.fill("#descent-formula", formula)
+            page.click("#descent-plot")
+            assert words in refusal("formula"), formula
+        page.click("#tab-network")
+        t.wait("zerodlLab.network.status === 'paused'")
+        for hidden, words in [("100", "1 から 64"), ("1, 2, 3, 4, 5", "1 層から 4 層"), ("16, a", "16, 16")]:
+            page.fill("#net-hidden", hidden)
+            page.dispatch_event("#net-hidden", "change")
+            assert words in refusal("hidden"), hidden
+            page.fill("#net-hidden", "16, 16")
+            page.dispatch_event("#net-hidden", "change")
+            t.wait("document.querySelector('[data-error-for=\"hidden\"]').textContent === ''")
+        assert t.errors == []
+    finally:
+        t.context.close()

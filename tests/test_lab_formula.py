@@ -136,6 +136,21 @@ def test_rejected_formulas_say_what_and_where(text, position, words):
     assert f"at position {position}" in str(info.value)
 
 
+@pytest.mark.parametrize("text, kind, token", [
+    ("x.y", "character", "."), ("1e999", "big", "1e999"), ("x + z", "name", "z"),
+    ("x + 1)", "unmatched", None), ("2x", "multiply", "x"), ("x (1)", "multiply", "("),
+    ("x 2", "operator", "2.0"), ("sin x", "call", "sin"), ("x +", "ends", None),
+    ("x * * y", "operand", "*"), ("(x + 1", "unclosed", None), ("sin(x y)", "close", "y"),
+    ("", "empty", None), ("x" * (MAX_LENGTH + 1), "long", str(MAX_LENGTH)),
+    ("-" * (MAX_DEPTH + 5) + "x", "deep", str(MAX_DEPTH)),
+])
+def test_a_rejected_formula_names_its_fault_for_the_page_to_word(text, kind, token):
+    """``kind`` and ``token`` let the lab's page say the fault in its own language."""
+    with pytest.raises(FormulaError) as info:
+        compile_formula(text)
+    assert (info.value.kind, info.value.token) == (kind, token)
+
+
 def test_too_long_and_too_deep_formulas_are_rejected():
     with pytest.raises(FormulaError, match=f"longer than {MAX_LENGTH}"):
         compile_formula("x" + " + x" * MAX_LENGTH)

@@ -436,6 +436,41 @@ def test_refusals_carry_a_code_the_page_words_in_its_language(client, path, body
     assert {k: err[k] for k in extra} == extra
 
 
+@pytest.mark.parametrize("path, body, field, code, extra", [
+    ("/api/descent", {"function": "bowl", "start": [1, 1], "optimizers": []}, "optimizers",
+     "tick", {}),
+    ("/api/surface", {"formula": "log(-1 - x^2)"}, "formula", "nowhere", {}),
+    ("/api/surface", {"formula": "x^2 + 2y"}, "formula", "formula",
+     {"position": 7, "reason_code": "multiply", "token": "y"}),
+    ("/api/surface", {"formula": "x + z"}, "formula", "formula", {"reason_code": "name",
+                                                                  "token": "z"}),
+    ("/api/network/start", {"session": "test-codes", "hidden": "16, a"}, "hidden", "hidden", {}),
+    ("/api/network/start", {"session": "test-codes", "hidden": "1, 2, 3, 4, 5"}, "hidden",
+     "layers", {"limits": [1, 4]}),
+    ("/api/network/start", {"session": "test-codes", "hidden": [100]}, "hidden", "neurons",
+     {"limits": [1, 64]}),
+    ("/api/network/control", {"session": "never-started", "action": "pause"}, "session",
+     "stopped", {}),
+])
+def test_refusals_a_learner_meets_from_the_page_carry_a_code_too(client, path, body, field, code,
+                                                                 extra):
+    """Not only the number checks: every refusal the page can provoke has a code, so that the
+    Japanese page says it in Japanese (i18n.js)."""
+    status, err = client.post(path, body)
+    assert 400 <= status < 500 and err["field"] == field and err["code"] == code, err
+    assert {k: err[k] for k in extra} == extra
+
+
+def test_a_full_house_of_sessions_says_how_many(server, client):
+    status, err = None, None
+    for k in range(server.sessions.max_sessions + 1):
+        status, err = client.post("/api/network/start", {"session": f"full-house-{k}",
+                                                         "paused": True})
+    assert status == 503 and err["code"] == "sessions" and err["count"] == server.sessions.max_sessions
+    for k in range(server.sessions.max_sessions + 1):
+        client.post("/api/network/stop", {"session": f"full-house-{k}"})
+
+
 def test_network_control_refuses_bad_actions_and_unknown_sessions(client):
     start_session(client, "test-actions", speed=10, paused=True)
     status, err = client.post("/api/network/control", {"session": "test-actions",

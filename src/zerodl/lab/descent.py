@@ -53,7 +53,7 @@ def resolve_surface(body: dict) -> Surface:
             parsed = compile_formula(formula)
         except FormulaError as e:
             raise BadRequest(str(e), "formula", position=e.position, code="formula",
-                             reason=e.reason) from None
+                             reason=e.reason, reason_code=e.kind, token=e.token) from None
         xlim = pair(body, "xlim", FORMULA_WINDOW, MAX_COORD)
         ylim = pair(body, "ylim", FORMULA_WINDOW, MAX_COORD)
         return Surface(parsed, formula, to_text(parsed.tree), xlim, ylim, [])
@@ -94,7 +94,7 @@ def surface(body: dict) -> dict:
     finite = Z[np.isfinite(Z)]
     if finite.size == 0:
         raise BadRequest("f is not a finite number anywhere in the window", "formula"
-                         if s.parsed else "function")
+                         if s.parsed else "function", code="nowhere")
     levels = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, 25)))
     return {
         "name": s.name, "parsed": s.parsed, "xlim": list(s.xlim), "ylim": list(s.ylim),
@@ -144,7 +144,8 @@ class DescentRuns:
             waiting = Counter(r.tab for r in self._runs.values())
             if waiting[run.tab] >= self.per_tab:
                 raise BadRequest(f"this tab has {self.per_tab} races waiting to start already: "
-                                 "open their event streams, or wait a minute", "tab", status=429)
+                                 "open their event streams, or wait a minute", "tab", status=429,
+                                 code="queue", count=self.per_tab)
             if len(self._runs) >= self.limit:
                 busiest = max(waiting, key=waiting.get)
                 del self._runs[next(k for k, r in self._runs.items() if r.tab == busiest)]
@@ -203,7 +204,7 @@ def _parse_run(body: dict) -> DescentRun:
     delay = number(body, "delay_ms", 20.0, 0.0, MAX_DELAY_MS) / 1000.0
     chosen = body.get("optimizers")
     if not isinstance(chosen, list) or not chosen:
-        raise BadRequest("tick at least one optimizer", "optimizers")
+        raise BadRequest("tick at least one optimizer", "optimizers", code="tick")
     optimizers, seen = [], set()
     for item in chosen:
         if not isinstance(item, dict) or item.get("name") not in OPTIMIZERS:

@@ -154,12 +154,13 @@ class DigitsLab:
         subset = integer(body, "subset", 60000, 1000, 60000, label="training subset")
         with self.lock:
             if self.training["state"] in ("loading", "training"):
-                raise BadRequest("a training run is going on already", "train", status=409)
+                raise BadRequest("a training run is going on already", "train", status=409,
+                                 code="busy")
             if self._kind() == "cnn":
                 raise BadRequest(f"a CNN ({self.config.get('model')}) is loaded: an MLP trained "
                                  "here would replace it with a weaker model; train another CNN "
                                  "with `zerodl train --dataset mnist --model simple-convnet` and "
-                                 "restart the lab", "train", status=409)
+                                 "restart the lab", "train", status=409, code="cnn")
             self.training = {"state": "loading", "progress": 0.0,
                              "message": "reading MNIST", "subset": subset}
         threading.Thread(target=self._train, args=(subset,), name="lab-digits-train",

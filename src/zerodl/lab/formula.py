@@ -39,12 +39,19 @@ VARIABLES = ("x", "y")
 
 
 class FormulaError(ValueError):
-    """A formula that cannot be read; ``position`` is the 0-based index of the offending character."""
+    """A formula that cannot be read; ``position`` is the 0-based index of the offending character.
 
-    def __init__(self, message: str, position: int):
+    ``kind`` names the fault (``name``, ``multiply``, ``unclosed``, ...) and ``token`` the text
+    it concerns (a name, a character, a limit), so that the lab's page can say it in its own
+    language; ``reason`` is the English message.
+    """
+
+    def __init__(self, message: str, position: int, kind: str, token: str | None = None):
         super().__init__(f"{message} at position {position}")
         self.reason = message
         self.position = position
+        self.kind = kind
+        self.token = token
 
 
 class Sin(Function):
@@ -110,11 +117,12 @@ class Node:
 def parse(text: str) -> Node:
     """Read ``text`` into a tree of Nodes, or raise FormulaError with the position of the fault."""
     if not isinstance(text, str):
-        raise FormulaError("the formula must be text", 0)
+        raise FormulaError("the formula must be text", 0, "text")
     if len(text) > MAX_LENGTH:
-        raise FormulaError(f"the formula is longer than {MAX_LENGTH} characters", MAX_LENGTH)
+        raise FormulaError(f"the formula is longer than {MAX_LENGTH} characters", MAX_LENGTH,
+                           "long", str(MAX_LENGTH))
     if not text.strip():
-        raise FormulaError("the formula is empty", 0)
+        raise FormulaError("the formula is empty", 0, "empty")
     return _Parser(text).parse()
 
 
@@ -175,19 +183,19 @@ def _tokenize(text: str) -> list[tuple[str, object, int]]:
             continue
         m = _TOKEN.match(text, i)
         if not m:
-            raise FormulaError(f"unexpected character {text[i]!r}", i)
+            raise FormulaError(f"unexpected character {text[i]!r}", i, "character", text[i])
         pos = m.start(m.lastgroup)
         kind, raw = m.lastgroup, m.group(m.lastgroup)
         if kind == "num":
             value = float(raw)
             if not math.isfinite(value):
-                raise FormulaError(f"the number {raw} is too large", pos)
+                raise FormulaError(f"the number {raw} is too large", pos, "big", raw)
             tokens.append(("num", value, pos))
         elif kind == "name":
             if raw not in VARIABLES and raw not in CONSTANTS and raw not in FUNCTIONS:
                 raise FormulaError(
                     f"unknown name {raw!r} (use x, y, pi, e and the functions "
-                    f"{', '.join(FUNCTIONS)})", pos)
+                    f"{', '.join(FUNCTIONS)})", pos, "name", raw)
             tokens.append(("name", raw, pos))
         else:
             tokens.append(("op", "^" if raw == "**" else raw, pos))
@@ -208,9 +216,11 @@ class _Parser:
         kind, value, pos = self.peek()
         if kind != "end":
             if value == ")":
-                raise FormulaError("unmatched ')'", pos)
-            hint = " (multiplication needs '*', as 2*x)" if kind == "name" or value == "(" else ""
-            raise FormulaError(f"expected an operator before {self.describe()}{hint}", pos)
+                raise FormulaError("unmatched ')'", pos, "unmatched")
+            multiply = kind == "name" or value == "("
+            hint = " (multiplication needs '*', as 2*x)" if multiply else ""
+            raise FormulaError(f"expected an operator before {self.describe()}{hint}", pos,
+                               "multiply" if multiply else "operator", _token_text(kind, value))
         return node
 
     # -- helpers
@@ -229,7 +239,8 @@ class _Parser:
     def node(self, kind, value=None, children=(), position=0) -> Node:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise FormulaError(f"the formula has more than {MAX_NODES} parts", position)
+            raise FormulaError(f"the formula has more than {MAX_NODES} parts", position,
+                               "parts", str(MAX_NODES))
         return Node(kind, value, tuple(children), position)
 
     def is_op(self, *ops) -> bool:
@@ -255,7 +266,7 @@ class _Parser:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise FormulaError(f"the formula is nested deeper than {MAX_DEPTH} levels",
-                               self.peek()[2])
+                               self.peek()[2], "deep", str(MAX_DEPTH))
         try:
             if self.is_op("-", "+"):
                 _, op, pos = self.take()
@@ -283,7 +294,7 @@ class _Parser:
         if kind == "name":  # a function: its argument in parentheses
             if not self.is_op("("):
                 raise FormulaError(f"{value} needs its argument in parentheses, as {value}(x)",
-                                   self.peek()[2])
+                                   self.peek()[2], "call", value)
             self.take()
             arg = self.expr()
             self.close(pos)
@@ -293,16 +304,19 @@ class _Parser:
             self.close(pos)
             return inner
         if kind == "end":
-            raise FormulaError("the formula ends where a number, x, y or '(' was expected", pos)
-        raise FormulaError(f"expected a number, x, y or '(' but found {_token_text(kind, value)!r}",
-                           pos)
+            raise FormulaError("the formula ends where a number, x, y or '(' was expected", pos,
+                               "ends")
+        found = _token_text(kind, value)
+        raise FormulaError(f"expected a number, x, y or '(' but found {found!r}", pos, "operand",
+                           found)
 
     def close(self, opened_at: int) -> None:
         if not self.is_op(")"):
             kind, _, pos = self.peek()
             if kind == "end":
-                raise FormulaError("'(' is never closed", opened_at)
-            raise FormulaError(f"expected ')' but found {self.describe()}", pos)
+                raise FormulaError("'(' is never closed", opened_at, "unclosed")
+            raise FormulaError(f"expected ')' but found {self.describe()}", pos, "close",
+                               _token_text(*self.peek()[:2]))
         self.take()
 
 

@@ -66,7 +66,7 @@ def descent_events(handler: Handler, body, query) -> None:
     run = handler.server.descents.take(query.get("run", ""))
     if run is None:
         raise BadRequest("no such race (it ran already or expired): press Run again", "run",
-                         status=404)
+                         status=404, code="race")
     handler.start_events()
     try:
         for event, data in race(run):

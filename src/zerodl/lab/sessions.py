@@ -283,7 +283,7 @@ class SessionManager:
                 if len(self.sessions) >= self.max_sessions:
                     raise BadRequest(f"{self.max_sessions} training sessions are running already "
                                      "(one per lab tab): close another tab first", "session",
-                                     status=503)
+                                     status=503, code="sessions", count=self.max_sessions)
                 session = Session(sid, self.max_steps)
                 self.sessions[sid] = session
                 session.thread.start()
@@ -297,7 +297,7 @@ class SessionManager:
             session = self.sessions.get(sid)
         if session is None or session.stopped:
             raise BadRequest("no such training session (it stopped): press Train to start again",
-                             "session", status=404)
+                             "session", status=404, code="stopped")
         return session
 
     def control(self, body: dict) -> dict:
@@ -367,16 +367,17 @@ def _hidden_sizes(value) -> tuple[int, ...]:
         parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
         if not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):  # not '²', '٣'
             raise BadRequest(f"hidden sizes must be whole numbers separated by commas, as 16, 16; "
-                             f"got {shown(value)}", "hidden")
+                             f"got {shown(value)}", "hidden", code="hidden")
         value = [int(p) for p in parts]
     if (not isinstance(value, (list, tuple))
             or any(isinstance(v, bool) or not isinstance(v, int) for v in value)):
         raise BadRequest(f"hidden sizes must be a list of whole numbers, got {shown(value)}",
-                         "hidden")
+                         "hidden", code="hidden")
     if not 1 <= len(value) <= LIMITS["hidden_layers"]:
         raise BadRequest(f"use 1 to {LIMITS['hidden_layers']} hidden layers, got {len(value)}",
-                         "hidden")
+                         "hidden", code="layers", limits=[1, LIMITS["hidden_layers"]])
     if not all(1 <= v <= LIMITS["hidden_size"] for v in value):
         raise BadRequest(f"each hidden layer has 1 to {LIMITS['hidden_size']} neurons, "
-                         f"got {shown(list(value))}", "hidden")
+                         f"got {shown(list(value))}", "hidden", code="neurons",
+                         limits=[1, LIMITS["hidden_size"]])
     return tuple(value)

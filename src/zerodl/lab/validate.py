@@ -4,7 +4,9 @@ A BadRequest becomes HTTP 400 with ``{"error": message, "field": name}``;
 the page shows the message next to the control called ``field``. The checks
 below also send a ``code`` (range, number, whole, choice, missing, pair,
 within, order) and the ``limits``, from which the page writes the message
-in its own language.
+in its own language; so do the other refusals a learner can meet from the
+page (formula, nowhere, tick, hidden, layers, neurons, sessions, ...: i18n.js
+has a sentence for each).
 
 Numbers are range-checked before they are converted: Python compares an int
 of any size with a float exactly, so a 400-digit integer is "out of range",

@@ -62,12 +62,15 @@ export function showError(panel, err) {
 }
 
 // The server's message, or the page's own words for it where the server sent a code
-// (validate.py's checks) that the page's language has a sentence for.
+// (validate.py's checks and the lab's other refusals) that the page's language has a
+// sentence for; a formula's fault is worded from its reason_code the same way.
 export function errorText(err) {
   const own = err.code && maybe(`err.${err.code}`);
   if (!own) return err.error || String(err);
   const [lo, hi] = err.limits || [];
-  return t(`err.${err.code}`, { lo, hi, position: (err.position ?? 0) + 1, reason: err.reason });
+  const why = err.reason_code && maybe(`formula.${err.reason_code}`);
+  const reason = why ? t(`formula.${err.reason_code}`, { token: err.token }) : err.reason;
+  return t(`err.${err.code}`, { ...err, lo, hi, position: (err.position ?? 0) + 1, reason });
 }
 
 export function clearErrors(panel) {
