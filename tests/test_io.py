@@ -157,6 +157,19 @@ def test_corrupt_file_error_is_a_value_error_and_missing_files_stay_missing(tmp_
         io.load(tmp_path / "nowhere.npz")
 
 
+def test_running_out_of_memory_while_loading_is_no_damaged_file(tmp_path, monkeypatch):
+    from zerodl import npz
+
+    io.save({"w": np.ones(3)}, tmp_path / "m.npz")
+
+    def no_memory(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(npz, "_read_npy", no_memory)
+    with pytest.raises(MemoryError):
+        io.load(tmp_path / "m.npz")
+
+
 def test_damaged_safetensors_is_refused(tmp_path, rng):
     pytest.importorskip("safetensors")
     path = tmp_path / "w.safetensors"

@@ -113,7 +113,7 @@ def load(path, max_bytes: int | None = None) -> dict:
             if used != set(arrays):
                 raise ValueError(f"arrays not in the record: {sorted(set(arrays) - used)}")
             return state
-        except ImportError:
+        except (ImportError, MemoryError):  # a missing extra, or this machine: not the file
             raise
         except TooLarge as e:
             raise FileTooLargeError(
