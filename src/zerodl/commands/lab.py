@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from .errors import CommandError
+from .options import number
+
 DEFAULT_PORT = 8765
 
 
@@ -16,7 +19,7 @@ def add_parser(subparsers):
                     "surfaces, an MLP learns a 2-D dataset live and a trained network reads the "
                     "digits you draw. Stop it with Ctrl-C.",
     )
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+    p.add_argument("--port", type=number(int, 0, 65535), default=DEFAULT_PORT,
                    help=f"port to listen on (0 picks a free one; default {DEFAULT_PORT})")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only)")
@@ -34,17 +37,13 @@ def run(args) -> int:
     from ..lab.digits import ModelDirError
     from ..lab.server import LabServer
 
-    if not 0 <= args.port <= 65535:
-        args.parser.error(f"--port {args.port}: a port is 0 to 65535")
     try:
         server = LabServer(args.host, args.port, model_dir=args.model_dir, verbose=args.verbose)
     except ModelDirError as e:
-        print(f"zerodl lab: {e}", file=sys.stderr)
-        return 2
+        raise CommandError(str(e), 2) from None
     except OSError as e:
-        print(f"zerodl lab: cannot listen on {args.host}:{args.port}: {e.strerror or e} "
-              "(try --port 0 for any free port)", file=sys.stderr)
-        return 1
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e} "
+                           "(try --port 0 for any free port)") from None
     status = server.digits.status()
     print(f"zerodl lab running at {server.url}  (Ctrl-C stops it)", flush=True)
     if status["available"]:
