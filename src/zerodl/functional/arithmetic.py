@@ -85,6 +85,8 @@ class Pow(Function):
         self.c = c
 
     def forward(self, x):
+        if self.c == 3:  # x·x·x: NumPy's pow takes ~50x longer on negative bases (gelu's x³)
+            return x * x * x
         return x ** self.c
 
     def backward(self, gy):
