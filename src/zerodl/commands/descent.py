@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .errors import CommandError, check_output_folder
+from .options import pair
 
 MAX_STEPS = 100_000  # per optimizer; each step is a forward and backward pass
 # Rates of the momentum family and SGD that follow these functions' steep walls
@@ -108,14 +109,7 @@ def _check(args, landscape) -> dict:
             raise ValueError(f"--lr {item!r}: a learning rate is a positive number")
     start = landscape.FUNCTIONS[args.function].start
     if args.start is not None:
-        try:
-            start = tuple(float(v) for v in args.start.split(","))
-        except ValueError:
-            start = ()
-        if len(start) != 2:
-            raise ValueError(f"--start {args.start!r}: expected two numbers x,y, e.g. --start=-7,2")
-        if not all(map(math.isfinite, start)):
-            raise ValueError(f"--start {args.start!r}: x and y must be two finite numbers")
+        start = pair(args.start, "--start")
     return {"function": args.function, "start": start, "lrs": lrs}
 
 

@@ -1,8 +1,9 @@
-"""Argument types shared by the commands: numbers within stated bounds, layer sizes.
+"""Argument types shared by the commands: numbers within stated bounds, layer sizes, pairs.
 
-Each is an argparse ``type``: a bad value fails while the command line is
-parsed, before any data is read, with the option's name, the value and the
-accepted range in argparse's one-line error.
+``number`` and ``sizes`` are argparse ``type``s: a bad value fails while the
+command line is parsed, before any data is read, with the option's name, the
+value and the accepted range in argparse's one-line error. ``pair`` reads an
+``x,y`` option (such as ``--start=-7,2``) the same way for every command.
 """
 
 from __future__ import annotations
@@ -56,6 +57,23 @@ def sizes(max_layers: int, max_width: int):
         return values
     parse.__name__ = "layer sizes"
     return parse
+
+
+def pair(text: str, flag: str, names=("x", "y"), example: str = "-7,2",
+         bound: float | None = None) -> tuple[float, float]:
+    """Two finite numbers from ``"A,B"`` (``--start=-7,2``, ``--xlim=-1,1``), each within
+    ``±bound`` when given; ValueError naming ``flag``, the text and an ``example`` otherwise."""
+    a, b = names
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise ValueError(f"{flag} {text!r}: expected two numbers {a},{b}, e.g. {flag}={example}")
+    within = "" if bound is None else f" within ±{bound:g}"
+    if not all(math.isfinite(v) and (bound is None or abs(v) <= bound) for v in values):
+        raise ValueError(f"{flag} {text!r}: {a} and {b} must be two finite numbers{within}")
+    return values
 
 
 def _read(kind, text: str):

@@ -8,9 +8,8 @@
 
 from __future__ import annotations
 
-import math
-
 from .errors import IMAGE_SUFFIXES, CommandError, check_output_file
+from .options import pair
 
 KINDS = ("surface", "gradient-field", "activations", "difference-error")
 MAX_LIMIT = 1e6  # |LO|, |HI| of --xlim/--ylim: f is evaluated on a grid there in float64
@@ -73,12 +72,9 @@ def _limits(text, flag):
     if text is None:
         return None
     try:
-        lo, hi = (float(v) for v in text.split(","))
-    except ValueError:
-        raise CommandError(f"{flag} {text!r}: expected LO,HI, e.g. {flag}=-1,1", 2) from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) > MAX_LIMIT:
-        raise CommandError(f"{flag} {text!r}: LO and HI must be finite numbers within "
-                           f"±{MAX_LIMIT:g}", 2)
+        lo, hi = pair(text, flag, ("LO", "HI"), "-1,1", bound=MAX_LIMIT)
+    except ValueError as e:
+        raise CommandError(str(e), 2) from None
     if not lo < hi:
         raise CommandError(f"{flag} {text!r}: LO must be smaller than HI", 2)
     return lo, hi
