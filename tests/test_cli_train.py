@@ -107,6 +107,15 @@ def test_resume_refuses_other_settings(tmp_path, capsys):
     assert info.value.code == 2 and "--lr differ" in capsys.readouterr().err
 
 
+def test_resume_refuses_fewer_epochs_than_were_done(tmp_path, capsys):
+    code, out = train(tmp_path, "--dataset", "xor", "--epochs", "3")
+    assert code == 0
+    config = (out / "config.json").read_text()
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--no-progress"]) == 2
+    assert "--epochs 2 is fewer than the 3 epochs already done" in capsys.readouterr().err
+    assert (out / "config.json").read_text() == config          # still says 3 epochs
+
+
 def test_missing_data_is_a_clear_error_without_traceback(tmp_path, monkeypatch, capsys):
     import zerodl.data.download as download
 

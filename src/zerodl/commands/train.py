@@ -174,6 +174,10 @@ def _train(args, config, out: Path, comm) -> int:
         from .resume import check_checkpoint
 
         done = check_checkpoint(out, checkpoint, model, optimizer, scheduler, train_loader)
+        if config["epochs"] < done:
+            raise CommandError(f"--epochs {config['epochs']} is fewer than the {done} epochs "
+                               f"already done in {out}: give --epochs {done} or more, or leave "
+                               "it out", 2)
     if lead:
         out.mkdir(parents=True, exist_ok=True)
         _write_json(out / "config.json", config)
