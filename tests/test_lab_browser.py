@@ -297,6 +297,19 @@ def test_tab_buttons_stay_readable_under_the_mouse(tab):
     page.mouse.move(0, 600)
 
 
+def test_the_selected_tab_stays_marked_under_the_mouse(tab):
+    """Hovering the selected tab does not make it look like the others (the hover rule that
+    keeps header text light must not dim the selected tab's background)."""
+    page = tab.page
+    background = "getComputedStyle(document.querySelector('.tabs [aria-selected=\"true\"]'))" \
+                 ".backgroundColor"
+    page.mouse.move(0, 600)
+    before = page.evaluate(background)
+    page.hover('.tabs [aria-selected="true"]')
+    assert page.evaluate(background) == before == "rgba(255, 255, 255, 0.16)"
+    page.mouse.move(0, 600)
+
+
 def rgba(css: str) -> list[float]:
     values = [float(v) for v in re.findall(r"[\d.]+", css)]
     return values + [1.0] * (4 - len(values))
