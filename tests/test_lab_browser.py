@@ -266,6 +266,25 @@ MAP_MARGIN = """(() => { const c = document.querySelector('#network-map');
   return [dark, coloured]; })()"""
 
 
+def test_the_network_menus_and_noise_follow_the_server(tab):
+    """The dataset and activation menus are /api/info's lists, and choosing a dataset sets
+    the noise to that dataset's default there."""
+    from zerodl.lab.sessions import ACTIVATIONS, DATASETS
+
+    page = tab.page
+    values = "os => os.map(o => o.value)"
+    assert page.eval_on_selector_all("#net-dataset option", values) == list(DATASETS)
+    assert page.eval_on_selector_all("#net-activation option", values) == list(ACTIVATIONS)
+    texts = page.eval_on_selector_all("#net-activation option", "os => os.map(o => o.textContent)")
+    assert texts[0] == "ReLU" and page.inner_text("#net-dataset option") == "spiral (3 classes)"
+    for name in ["xor", "spiral"]:
+        page.select_option("#net-dataset", name)
+        assert float(page.input_value("#net-noise")) == DATASETS[name]
+        tab.wait(f"zerodlLab.network.status === 'paused' && zerodlLab.network.classes === "
+                 f"{3 if name == 'spiral' else 2}")
+    assert page.inner_text("#net-architecture") == "2 → 16 → 16 → 3 (softmax)"
+
+
 def test_the_network_map_has_axes_and_a_class_legend(tab):
     page = tab.page
     ticks = page.evaluate("zerodlLab.network.ticks")

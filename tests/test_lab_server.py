@@ -157,6 +157,24 @@ def test_the_optimizers_come_from_the_registry_and_the_page_holds_no_copy(client
             assert f"'{s.name}'" not in page and f'"{s.name}"' not in page, s.name
 
 
+def test_the_network_menus_come_from_info_and_the_page_holds_no_copy(client):
+    """/api/info gives the datasets with their default noise and the activations; the page
+    has no option list or noise table of its own to drift from sessions.py."""
+    import re
+    from importlib import resources
+
+    from zerodl.lab.sessions import ACTIVATIONS, DATASETS
+
+    _, info = client.get("/api/info")
+    assert info["dataset_noise"] == DATASETS and info["activations"] == list(ACTIVATIONS)
+    static = resources.files("zerodl.lab").joinpath("static")
+    html = static.joinpath("index.html").read_text()
+    for menu in ["net-dataset", "net-activation"]:
+        assert re.search(rf'<select id="{menu}">\s*</select>', html), menu
+    scripts = "".join(f.read_text() for f in static.iterdir() if f.name.endswith(".js"))
+    assert not re.search(r"\b(spiral|xor|circles)\s*:", scripts)       # no noise table
+
+
 # ---------------------------------------------------------------- surfaces
 def test_surface_of_bowl_has_the_values_and_downhill_arrows(client):
     status, s = client.post("/api/surface", {"function": "bowl", "n": 11, "arrows": 5})

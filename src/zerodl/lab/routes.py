@@ -3,7 +3,8 @@
 Routes (JSON in and out; streams are Server-Sent Events, ``text/event-stream``):
 
     GET  /                          the page (static/index.html; server.py serves it and its files)
-    GET  /api/info                  version, functions, optimizers, datasets, limits, digits model
+    GET  /api/info                  version, functions, optimizers, datasets (and their noise),
+                                    activations, limits, digits model
     POST /api/surface               f on a grid, -grad f arrows, contour levels
     POST /api/descent               check a race and queue it -> {"run": id}
     GET  /api/descent/events?run=   the race, step by step (SSE)
@@ -36,13 +37,14 @@ HEARTBEAT = 5.0   # seconds between SSE comments, which also reveal a closed tab
 
 
 def info(handler: Handler, body, query) -> dict:
-    """GET /api/info: version, functions, optimizers, datasets, limits and the digit model."""
+    """GET /api/info: version, functions, optimizers, datasets with their default noise,
+    activations, limits and the digit model: the page builds its menus from these."""
     from .descent import functions_info, optimizers_info
     from .sessions import ACTIVATIONS, DATASETS, LIMITS
 
     return {"version": __version__, "functions": functions_info(),
             "optimizers": optimizers_info(), "datasets": list(DATASETS),
-            "activations": list(ACTIVATIONS), "network_limits": LIMITS,
+            "dataset_noise": DATASETS, "activations": list(ACTIVATIONS), "network_limits": LIMITS,
             "digits": handler.server.digits.status()}
 
 

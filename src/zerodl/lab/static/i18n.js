@@ -92,6 +92,7 @@ const STRINGS = {
     'dataset.spiral': 'spiral (3 classes)',
     'dataset.xor': 'xor',
     'dataset.circles': 'circles',
+    'activation.relu': 'ReLU',
 
     'digits.intro': 'Draw a digit with the mouse or a finger. It is prepared the way MNIST’s digits were '
       + '(scaled into a 20×20 box, centred by its centre of mass in 28×28 pixels) and the network answers '

@@ -18,14 +18,14 @@ export const network = {
       '#net-optimizer': 'optimizer', '#net-lr': 'lr', '#net-batch': 'batch_size', '#net-speed': 'speed',
     };
     for (const [sel, field] of Object.entries(fields)) $(sel).dataset.field = field;
-    this.buildOptimizerMenu();
+    this.buildMenus();
     lab.network.session = newId();
     this.setStatus('idle', '');
     $('#net-train').addEventListener('click', () => this.train());
     $('#net-pause').addEventListener('click', () => this.control('pause'));
     $('#net-reset').addEventListener('click', () => this.control('reset'));
     $('#net-dataset').addEventListener('change', () => {
-      $('#net-noise').value = { spiral: 0.2, xor: 0.1, circles: 0.1 }[$('#net-dataset').value];
+      $('#net-noise').value = lab.info.dataset_noise[$('#net-dataset').value];
       this.start(true);
     });
     for (const sel of ['#net-noise', '#net-hidden', '#net-activation', '#net-optimizer', '#net-lr', '#net-batch']) {
@@ -41,22 +41,34 @@ export const network = {
     window.addEventListener('beforeunload', () => this.goodbye());
   },
 
-  // The optimizers come from the server's registry (/api/info), Adam chosen at first.
-  buildOptimizerMenu() {
-    const select = $('#net-optimizer');
-    for (const o of lab.info.optimizers) {
+  // The menus are the server's (/api/info): datasets with their default noise, activations,
+  // the optimizers of its registry (Adam chosen at first), and the inputs' bounds.
+  buildMenus() {
+    // An option named by its i18n.js words where that has some (relabelled with the page),
+    // else by the name itself.
+    const add = (select, value, key) => {
       const option = document.createElement('option');
-      option.value = o.name;
-      option.textContent = o.label;
-      select.appendChild(option);
-    }
-    select.value = 'adam';
+      option.value = value;
+      option.textContent = key && t(key) !== key ? t(key) : value;
+      if (key && t(key) !== key) option.dataset.i18n = key;
+      return select.appendChild(option);
+    };
+    for (const name of lab.info.datasets) add($('#net-dataset'), name, `dataset.${name}`);
+    for (const name of lab.info.activations) add($('#net-activation'), name, `activation.${name}`);
+    for (const o of lab.info.optimizers) add($('#net-optimizer'), o.name).textContent = o.label;
+    $('#net-optimizer').value = 'adam';
+    $('#net-noise').value = lab.info.dataset_noise[$('#net-dataset').value];
+    const limits = lab.info.network_limits;
+    [$('#net-noise').min, $('#net-noise').max] = limits.noise;
+    [$('#net-batch').min, $('#net-batch').max] = limits.batch_size;
+    [$('#net-lr').min, $('#net-lr').max] = limits.lr;
   },
 
+  // The layers' widths as the learner types them; the classes once the server has said.
   describeArchitecture() {
     const hidden = $('#net-hidden').value.split(/[\s,]+/).filter(Boolean);
-    const classes = $('#net-dataset').value === 'spiral' ? 3 : 2;
-    $('#net-architecture').textContent = `2 → ${hidden.join(' → ')} → ${classes} (softmax)`;
+    const data = this.data && this.data.config.dataset === $('#net-dataset').value ? this.data : null;
+    $('#net-architecture').textContent = `2 → ${hidden.join(' → ')} → ${data ? data.classes : '…'} (softmax)`;
   },
 
   settings() {
@@ -89,6 +101,7 @@ export const network = {
     }
     lab.network.history = [];
     this.snapshot = null;
+    this.describeArchitecture();
     this.drawLegend();
     this.connect();
     return true;
