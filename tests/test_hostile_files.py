@@ -487,14 +487,20 @@ def test_stale_temporary_files_are_removed_on_the_next_write_and_others_kept(tmp
     assert left == {name for name, kept in names.items() if kept} | {"other.npz"}
 
 
-def test_a_writer_killed_mid_write_leaves_a_temp_file_the_next_write_removes(tmp_path):
+def paused_writer(path: Path) -> subprocess.Popen:
+    """A process that has written 4 KiB of ``path``'s temporary file and sleeps before the rename."""
     code = ("import sys, time\nfrom zerodl.files import atomic_write\n"
             "atomic_write(sys.argv[1], lambda f: (f.write(b'x' * 4096), f.flush(), "
             "print('writing', flush=True), time.sleep(60)))")
     env = dict(os.environ, PYTHONPATH=str(TESTS.parent / "src"))
-    writer = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "model.npz")],
+    writer = subprocess.Popen([sys.executable, "-c", code, str(path)],
                               stdout=subprocess.PIPE, text=True, env=env)
     assert writer.stdout.readline().strip() == "writing"
+    return writer
+
+
+def test_a_writer_killed_mid_write_leaves_a_temp_file_the_next_write_removes(tmp_path):
+    writer = paused_writer(tmp_path / "model.npz")
     temps = [p for p in tmp_path.iterdir() if files.TEMP_PATTERN.match(p.name)]
     assert len(temps) == 1 and temps[0].stat().st_size == 4096
     io.save({"w": np.ones(1)}, tmp_path / "b.npz")     # the writer is alive: its file stays
@@ -509,14 +515,8 @@ def test_a_writer_killed_mid_write_leaves_a_temp_file_the_next_write_removes(tmp
 def test_a_live_writers_temp_file_is_kept_however_old_or_unknown_its_pid_looks(tmp_path):
     """A writer paused for hours (a laptop asleep mid-download), or one in another PID
     namespace on a host of the same name (a container): its pid says nothing, its lock does."""
-    code = ("import sys, time\nfrom zerodl.files import atomic_write\n"
-            "atomic_write(sys.argv[1], lambda f: (f.write(b'x' * 4096), f.flush(), "
-            "print('writing', flush=True), time.sleep(60)))")
-    env = dict(os.environ, PYTHONPATH=str(TESTS.parent / "src"))
-    writer = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "model.npz")],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    writer = paused_writer(tmp_path / "model.npz")
     try:
-        assert writer.stdout.readline().strip() == "writing"
         (temp,) = [p for p in tmp_path.iterdir() if files.TEMP_PATTERN.match(p.name)]
         old = time.time() - 2 * files.STALE_TEMP_SECONDS
         os.utime(temp, (old, old))                                   # untouched for two hours
