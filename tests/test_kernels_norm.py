@@ -54,7 +54,7 @@ def test_fast_and_readable_agree_with_the_book_options(shape, rng):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_the_readable_backward_is_the_books_chain_in_one_formula(rng):
+def test_the_kernels_backward_is_the_books_chain_in_one_formula(rng):
     """The kernel's dx = γ/std·(dy - dβ/n - xn·dγ/n) equals the book's dxn → dxc → dstd →
     dvar → dμ steps, written out here on (N, D) exactly as in the book's layer."""
     x, dout = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
