@@ -167,6 +167,27 @@ def test_paths_outside_the_page_are_404(server, path):
     assert send(server.port, "GET", path)[0] == 404
 
 
+def test_a_head_request_is_answered_without_a_body(server):
+    """A HEAD answer has headers only: a body after them would be read as the next answer on
+    the same keep-alive connection."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    host = f"Host: 127.0.0.1:{server.port}\r\n"
+    sock.sendall(f"HEAD /api/info HTTP/1.1\r\n{host}\r\n".encode())
+    time.sleep(0.3)                                   # all that the server sends is here now
+    sock.settimeout(0.5)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except TimeoutError:
+        pass                                          # the connection stays open: keep-alive
+    assert answer.startswith(b"HTTP/1.1 405") and answer.endswith(b"\r\n\r\n"), answer
+    sock.sendall(f"GET /api/info HTTP/1.1\r\n{host}Connection: close\r\n\r\n".encode())
+    sock.settimeout(10)
+    assert read_until_closed(sock).startswith(b"HTTP/1.1 200")
+    sock.close()
+
+
 # ---------------------------------------------------------------- headers
 @pytest.mark.parametrize("length", ["+2", " 2 ", "0_2", "２", "٢", "²", "2, 2", "-1", "0x2", "1e1",
                                     "", "2 2", "99999999999999999999"])

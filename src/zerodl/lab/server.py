@@ -275,7 +275,8 @@ class Handler(BaseHTTPRequestHandler):
         data = json.dumps(obj, allow_nan=False).encode()
         try:
             self._headers(status, "application/json", len(data))
-            self.wfile.write(data)
+            if self.command != "HEAD":  # a HEAD answer is headers only (HTTP): no body follows
+                self.wfile.write(data)
         except OSError:
             self.close_connection = True
 
