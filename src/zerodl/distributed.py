@@ -40,6 +40,7 @@ my_training.py``, which ends the whole run on an uncaught exception
 from __future__ import annotations
 
 import os
+from typing import NoReturn
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class Communicator:
         if self.size > 1:
             self._comm.Barrier()
 
-    def abort(self, code: int = 1) -> None:
+    def abort(self, code: int = 1) -> NoReturn:
         """End every rank of the run at once (after an error in one of them, which the
         others, waiting in a collective operation, would otherwise wait for forever)."""
         if self.size > 1:
