@@ -188,6 +188,19 @@ def test_a_head_request_is_answered_without_a_body(server):
     sock.close()
 
 
+def test_a_body_sent_with_a_get_is_never_read_as_the_next_request(server):
+    """The server reads no body of a GET: the connection closes after the answer, so bytes
+    hidden in such a body are not served as a request of their own."""
+    sock = raw_connection(server)
+    host = f"Host: 127.0.0.1:{server.port}\r\n"
+    hidden = f"GET /api/hidden-request HTTP/1.1\r\n{host}\r\n"
+    sock.sendall(f"GET /api/info HTTP/1.1\r\n{host}Content-Length: {len(hidden)}\r\n\r\n"
+                 f"{hidden}".encode())
+    answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200") and answer.count(b"HTTP/1.1 ") == 1, answer
+    sock.close()
+
+
 # ---------------------------------------------------------------- headers
 @pytest.mark.parametrize("length", ["+2", " 2 ", "0_2", "２", "٢", "²", "2, 2", "-1", "0x2", "1e1",
                                     "", "2 2", "99999999999999999999"])

@@ -183,6 +183,9 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         self.streaming = False
         self.body_read = method != "POST"
+        if method != "POST" and (self.headers.get("Content-Length", "0").strip() != "0"
+                                 or self.headers.get("Transfer-Encoding")):
+            self.close_connection = True  # a GET's body is never read: it must not become a request
         try:
             self._check_caller()
             url = urlsplit(self.path)
