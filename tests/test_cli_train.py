@@ -147,6 +147,22 @@ def test_interrupted_run_says_how_to_resume(tmp_path, monkeypatch, capsys):
     assert "state after epoch 1" in err and f"zerodl train --resume {out}" in err
 
 
+def test_a_run_with_a_large_seed_from_an_older_zerodl_still_evaluates_and_resumes(tmp_path, capsys):
+    """zerodl before the command-line bound took any --seed (a timestamp, say): its runs load."""
+    code, out = train(tmp_path, "--dataset", "xor", "--epochs", "1")
+    assert code == 0
+    seed = 1_700_000_000_123
+    state = io.load(out / "model.npz")
+    state["config"]["seed"] = seed
+    io.save(state, out / "model.npz")
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps(config | {"seed": seed}))
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--no-progress"]) == 0, capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--no-progress"]) == 0
+    assert json.loads((out / "config.json").read_text())["seed"] == seed
+
+
 def test_evaluate_needs_a_run_folder(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["evaluate", str(tmp_path)])

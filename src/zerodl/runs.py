@@ -33,7 +33,7 @@ DATA_SHAPES = {"mnist": (784, 10), "fashion-mnist": (784, 10), "spiral": (2, 3),
 LIMITS = {
     "epochs": 100_000,
     "batch_size": 1_000_000,
-    "seed": 2**32 - 1,
+    "seed": 2**32 - 1,  # --seed only: saved configs of older zerodl may hold any seed >= 0
     "train_subset": 10_000_000,
     "hidden_layers": 100,
     "hidden_width": 100_000,
@@ -212,9 +212,10 @@ def check_config(config, source, trained: bool = False) -> dict:
 
     Checked before anything is built from it: every setting present with its
     type, model in MODELS, dataset in DATASETS, optimizer in optim.OPTIMIZERS,
-    schedule in SCHEDULES, numbers finite and sizes within ``LIMITS`` (the
-    MLP's parameter count included); ``trained``: num_inputs and num_outputs
-    too, equal to the dataset's. Raises RunConfigError naming the file and the field.
+    schedule in SCHEDULES, numbers finite, the seed >= 0 and sizes within
+    ``LIMITS`` (the MLP's parameter count included); ``trained``: num_inputs
+    and num_outputs too, equal to the dataset's. Raises RunConfigError naming
+    the file and the field.
     """
     from .optim import OPTIMIZERS
 
@@ -243,9 +244,11 @@ def check_config(config, source, trained: bool = False) -> dict:
         raise bad("lr", "is not a positive finite number")
     if not (math.isfinite(config["weight_decay"]) and config["weight_decay"] >= 0):
         raise bad("weight_decay", "is not a finite number >= 0")
-    for key, low in [("epochs", 1), ("batch_size", 1), ("seed", 0), ("train_subset", 1)]:
+    for key, low in [("epochs", 1), ("batch_size", 1), ("train_subset", 1)]:
         if config[key] is not None and not low <= config[key] <= LIMITS[key]:
             raise bad(key, f"is outside {low}..{LIMITS[key]:,} (runs.LIMITS)")
+    if config["seed"] < 0:  # no upper bound: it costs nothing, and older zerodl took any seed
+        raise bad("seed", "is negative")
     if trained and (config["num_inputs"], config["num_outputs"]) != DATA_SHAPES[config["dataset"]]:
         raise bad("num_inputs", f"and num_outputs = {config['num_outputs']!r} are not "
                   f"{config['dataset']}'s {DATA_SHAPES[config['dataset']]}")
