@@ -14,13 +14,18 @@ import subprocess
 import sys
 import threading
 import time
+from importlib import resources
 
 import numpy as np
 import pytest
 
 CLIENTS = 100
-# What a page asks for when it opens: the page, its style and script, the lab's menus, a surface.
-PAGE_LOAD = [("GET", "/", None), ("GET", "/static/lab.css", None), ("GET", "/static/lab.js", None),
+# What a page asks for when it opens: the page, its style, every script module (lab.js imports
+# the others), the lab's menus and a surface.
+SCRIPTS = sorted(f.name for f in resources.files("zerodl.lab").joinpath("static").iterdir()
+                 if f.name.endswith(".js"))
+PAGE_LOAD = [("GET", "/", None), ("GET", "/static/lab.css", None),
+             *[("GET", f"/static/{name}", None) for name in SCRIPTS],
              ("GET", "/api/info", None),
              ("POST", "/api/surface", {"function": "elongated", "n": 40, "arrows": 11})]
 SERVE = ("import sys; from zerodl.lab.server import LabServer; "
