@@ -7,7 +7,6 @@ the page asked for and shapes the answers as JSON-ready values.
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 import time
@@ -20,7 +19,7 @@ from .. import landscape
 from ..io import finite_list
 from ..optim import OPTIMIZERS as REGISTRY
 from .formula import FormulaError, compile_formula, to_text
-from .validate import BadRequest, integer, number, pair, shown
+from .validate import BadRequest, identifier, integer, number, pair, shown
 
 # The six optimizers of the book's ch. 6, in the registry's order (the page's order).
 OPTIMIZERS = tuple(name for name, spec in REGISTRY.items() if spec.in_book)
@@ -28,7 +27,6 @@ MAX_STEPS = 1000
 MAX_DELAY_MS = 500
 MAX_COORD = 1e4
 FORMULA_WINDOW = (-5.0, 5.0)
-TAB_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass
@@ -195,9 +193,7 @@ def race(run: DescentRun):
 
 
 def _parse_run(body: dict) -> DescentRun:
-    tab = body.get("tab", "")
-    if tab != "" and not (isinstance(tab, str) and TAB_ID.fullmatch(tab)):
-        raise BadRequest("tab must be 8 to 64 letters, digits, '-' or '_'", "tab")
+    tab = identifier(body, "tab", default="")     # "" for a client that names no tab
     s = resolve_surface(body)
     start = pair(body, "start", None, MAX_COORD, ordered=False)
     steps = integer(body, "steps", 100, 1, MAX_STEPS)

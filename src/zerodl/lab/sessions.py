@@ -14,7 +14,6 @@ session when its tab has gone: no stream attached for ``grace`` seconds
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import deque
@@ -24,7 +23,7 @@ import numpy as np
 
 from ..io import finite_list
 from ..optim import OPTIMIZERS as REGISTRY
-from .validate import BadRequest, b64_uint8, choice, integer, number, shown
+from .validate import BadRequest, b64_uint8, choice, identifier, integer, number, shown
 
 DATASETS = {"spiral": 0.2, "xor": 0.1, "circles": 0.1}      # name -> default noise
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -34,7 +33,6 @@ LIMITS = {"hidden_layers": 4, "hidden_size": 64, "lr": [1e-5, 10.0], "batch_size
 GRID = 48                 # the decision-boundary map is GRID x GRID class probabilities
 PUBLISH_EVERY = 0.1       # seconds between snapshots while training
 HISTORY = 2000            # (step, loss, accuracy) points kept for a stream that (re)connects
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass(frozen=True)
@@ -270,7 +268,7 @@ class SessionManager:
 
     def start(self, body: dict) -> dict:
         """Start (or restart with new settings) the session ``body["session"]``."""
-        sid = _session_id(body)
+        sid = identifier(body, "session")
         config = parse_config(body)
         paused = bool(body.get("paused", False))
         trainer = Trainer(config)            # built here, so a bad setting fails this request
@@ -302,7 +300,7 @@ class SessionManager:
 
     def control(self, body: dict) -> dict:
         """pause, resume, reset or stop the session named in ``body``, or set its ``speed``."""
-        sid = _session_id(body)
+        sid = identifier(body, "session")
         action = choice(body, "action", ("pause", "resume", "reset", "stop", "speed"))
         speed = integer(body, "speed", None, *LIMITS["speed"], label="steps per second") \
             if action == "speed" else None
@@ -353,13 +351,6 @@ class SessionManager:
                            if s.stopped or (s.clients <= 0 and now - s.last_seen > self.grace)]
             for session in orphans:
                 self._remove(session, "no page was watching")
-
-
-def _session_id(body: dict) -> str:
-    sid = body.get("session")
-    if not isinstance(sid, str) or not SESSION_ID.fullmatch(sid):
-        raise BadRequest("session must be 8 to 64 letters, digits, '-' or '_'", "session")
-    return sid
 
 
 def _hidden_sizes(value) -> tuple[int, ...]:

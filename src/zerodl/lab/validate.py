@@ -25,6 +25,7 @@ import numpy as np
 
 MAX_DEPTH = 32                      # the lab's bodies nest 3 levels deep
 MAX_SHOWN = 40                      # characters of a refused value quoted in a message
+_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")    # the ids pages make: a tab's, a training session's
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)   # a JSON string, escapes included
 _OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 
@@ -118,6 +119,17 @@ def pair(body: dict, key: str, default, bound: float, ordered: bool = True) -> t
     if ordered and not a < b:
         raise BadRequest(f"{key} must go from low to high, got {shown(value)}", key, code="order")
     return a, b
+
+
+def identifier(body: dict, key: str, default: str | None = None) -> str:
+    """``body[key]``, an id of 8 to 64 letters, digits, '-' or '_' (``default`` when absent:
+    None = required), safe to use as a dictionary key and to quote."""
+    value = body.get(key, default)
+    if default is not None and value == default:
+        return value
+    if not (isinstance(value, str) and _ID.fullmatch(value)):
+        raise BadRequest(f"{key} must be 8 to 64 letters, digits, '-' or '_'", key)
+    return value
 
 
 def shown(value) -> str:
