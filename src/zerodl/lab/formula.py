@@ -2,8 +2,9 @@
 
 The lab lets a learner type ``x^2/20 + y^2`` and watch gradient descent on
 it. The text is never given to ``eval``: a small recursive-descent parser
-(one method per grammar level) reads it into a tree, and the tree is compiled into a function of two Tensors
-built from zerodl operations, so autodiff gives the gradient.
+(one method per grammar level) reads it into a tree, and the tree is compiled
+into a function of two Tensors built from zerodl operations, so autodiff
+gives the gradient.
 
 Grammar (``^`` binds tighter than unary minus and is right-associative, as
 in mathematics: ``-x^2`` is ``-(x^2)`` and ``2^3^2`` is ``2^9``)::

@@ -88,8 +88,8 @@ export const descentMap = {
           const pts = [];
           const edge = (v1, v2, x1, y1, x2, y2) => {
             if ((v1 < L) !== (v2 < L)) {
-              const t = (L - v1) / (v2 - v1);
-              pts.push([x1 + (x2 - x1) * t, y1 + (y2 - y1) * t]);
+              const along = (L - v1) / (v2 - v1);     // where the level crosses the edge
+              pts.push([x1 + (x2 - x1) * along, y1 + (y2 - y1) * along]);
             }
           };
           edge(a, b, gx(j), gy(i), gx(j + 1), gy(i));

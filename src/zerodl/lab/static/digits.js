@@ -134,8 +134,7 @@ export const digits = {
       const m = await api('/api/digits/model');
       lab.digits.model = m;
       this.describeModel(m);
-      const t = m.training;
-      const busy = t.state === 'loading' || t.state === 'training';
+      const busy = m.training.state === 'loading' || m.training.state === 'training';
       if (busy && !this.poll) this.poll = setInterval(() => this.refreshModel(), 400);
       if (!busy && this.poll) { clearInterval(this.poll); this.poll = null; }
     } catch (err) {

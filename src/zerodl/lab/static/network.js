@@ -268,7 +268,7 @@ export const network = {
     ], {
       xmax, xlabel: t('chart.step'),
       left: { lo: 0, hi },
-      right: { lo: 0, hi: 1, format: (t) => `${Math.round(t * 100)}%` },
+      right: { lo: 0, hi: 1, format: (v) => `${Math.round(v * 100)}%` },
     });
   },
 
