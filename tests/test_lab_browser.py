@@ -538,3 +538,27 @@ def test_the_japanese_page_words_the_refusals_a_learner_meets(browser, server):
         assert t.errors == []
     finally:
         t.context.close()
+
+
+def test_training_without_mnist_says_so_once_and_in_japanese(browser, server, monkeypatch):
+    """Train with no MNIST anywhere: the page says what is missing in its language, with the
+    places tried (the server's details), once."""
+    from zerodl import data
+    from zerodl.data.download import DatasetNotFoundError
+
+    def missing(*args, **kwargs):
+        raise DatasetNotFoundError("MNIST file train-images-idx3-ubyte could not be found or "
+                                   "downloaded. Tried, in order: /nowhere/mnist")
+
+    monkeypatch.setattr(data, "MNIST", missing)
+    server.digits.training = {"state": "idle", "progress": 0.0, "message": ""}
+    t = Page(browser, server.url + "#digits", locale="ja-JP")
+    try:
+        t.wait("'available' in document.querySelector('#digits-model').dataset")
+        t.page.click("#digits-train")
+        t.wait("document.querySelector('[data-error-for=\"train\"]').textContent !== ''")
+        shown = t.page.inner_text('[data-error-for="train"]')
+        assert shown.startswith("MNIST が見つからず") and "/nowhere/mnist" in shown, shown
+        assert "/nowhere/mnist" not in t.page.inner_text("#digits-train-message")   # not twice
+    finally:
+        t.context.close()

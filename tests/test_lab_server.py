@@ -707,6 +707,20 @@ def test_digit_training_stops_at_the_next_step_when_the_lab_stops(data_root, tmp
     assert lab.model is None and lab.training["state"] == "idle" and steps == []
 
 
+def test_training_without_mnist_fails_with_a_code_the_page_words(tmp_path, monkeypatch):
+    from zerodl import data
+    from zerodl.data.download import DatasetNotFoundError
+
+    def missing(*args, **kwargs):
+        raise DatasetNotFoundError("MNIST file train-images-idx3-ubyte could not be found")
+
+    monkeypatch.setattr(data, "MNIST", missing)
+    lab = DigitsLab(runs_root=tmp_path)
+    lab._train(1000)                       # in this thread
+    assert lab.training == {"state": "failed", "progress": 0.0, "code": "data",
+                            "message": "MNIST file train-images-idx3-ubyte could not be found"}
+
+
 def test_a_cnn_model_shows_its_filters_and_feature_maps(tmp_path):
     run = save_digit_model(tmp_path / "cnn", "simple-convnet")
     s = start_in_thread(model_dir=run)

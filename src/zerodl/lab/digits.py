@@ -209,8 +209,11 @@ class DigitsLab:
         except _Stopped:  # the lab is shutting down
             return
         except Exception as e:  # missing data above all: tell the page how to fix it
+            from ..data.download import DatasetNotFoundError
+
+            code = {"code": "data"} if isinstance(e, DatasetNotFoundError) else {}  # for i18n.js
             with self.lock:
-                self.training = {"state": "failed", "progress": 0.0, "message": str(e)}
+                self.training = {"state": "failed", "progress": 0.0, "message": str(e), **code}
 
     def _progress(self, state: str, progress: float, message: str, **details) -> None:
         with self.lock:

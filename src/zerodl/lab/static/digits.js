@@ -172,7 +172,7 @@ export const digits = {
     $('#digits-progress-bar').style.width = `${Math.round((training.progress || 0) * 100)}%`;
     $('#digits-train-message').textContent = trainingText(training);
     $('#digits-train-message').dataset.state = training.state;
-    if (training.state === 'failed') showError(this.panel, { error: training.message, field: 'train' });
+    if (training.state === 'failed') showError(this.panel, { error: training.message, field: 'train', code: training.code });
     $('#digits-cnn').hidden = !cnn;
     if (cnn && m.filters) this.drawGrid($('#digits-filters'), m.filters, 8, 10, true);
   },
@@ -225,7 +225,7 @@ export const digits = {
   },
 };
 
-// How the lab's own training goes, from the server's numbers (its message when it failed).
+// How the lab's own training goes, from the server's numbers (a failure is the error box's).
 function trainingText(training) {
   switch (training.state) {
     case 'loading': return t('digits.loading');
@@ -233,6 +233,7 @@ function trainingText(training) {
       return training.measuring ? t('digits.measuring')
         : t('digits.step', { step: training.step, total: training.total, loss: fmt(training.loss, 3) });
     case 'done': return t('digits.done', { value: (training.accuracy * 100).toFixed(1), seconds: Math.round(training.seconds) });
+    case 'failed': return '';                       // the error under the button says why
     default: return training.message || '';
   }
 }
