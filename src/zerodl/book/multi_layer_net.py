@@ -3,7 +3,8 @@
     from zerodl.book.multi_layer_net import MultiLayerNet
 
 In zerodl's own terms: ``nn.models.MLP([784, 100, 100, 10], init=...)`` with
-``optim.SGD(..., weight_decay=...)``.
+``optim.SGD(..., weight_decay=λ, weight_decay_filter="weights")`` (the book decays
+the weights only, not the biases).
 """
 
 from __future__ import annotations
