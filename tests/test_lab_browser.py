@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from zerodl.lab.routes import ROUTES
 from zerodl.lab.server import start_in_thread
 
 pytestmark = pytest.mark.browser
@@ -203,6 +204,45 @@ def test_another_surface_clears_the_last_race(tab):
         tab.wait("zerodlLab.descent.status === 'idle'")
         assert race_shown(page) == (False, False, False)
         assert page.evaluate("Object.keys(zerodlLab.descent.runs).length") == 0
+    page.select_option("#descent-speed", "20")
+
+
+def test_a_surface_chosen_while_a_race_is_being_created_gets_no_stale_race(tab, server):
+    """A race the server answers only after the learner chose another surface is not run
+    over the new one; nor does a slow surface answer replace the one chosen after it."""
+    page = tab.page
+    create, make_surface = server.descents.create, ROUTES[("POST", "/api/surface")]
+
+    def slow(body):
+        time.sleep(0.5)
+        return create(body)
+
+    server.descents.create = slow
+    try:
+        page.select_option("#descent-speed", "0")
+        page.click("#descent-run")
+        page.select_option("#descent-function", "beale")
+        tab.wait("zerodlLab.descent.surface.name === 'beale'")
+        time.sleep(1.0)                                 # the race's answer has come and gone
+        assert page.evaluate("Object.keys(zerodlLab.descent.runs).length") == 0
+        assert race_shown(page) == (False, False, False)
+    finally:
+        server.descents.create = create
+
+    def slow_surface(handler, body, query):
+        if body.get("function") == "himmelblau":
+            time.sleep(0.5)
+        return make_surface(handler, body, query)
+
+    ROUTES[("POST", "/api/surface")] = slow_surface
+    try:
+        page.select_option("#descent-function", "himmelblau")     # answered last
+        page.select_option("#descent-function", "bowl")
+        time.sleep(1.0)
+        assert page.evaluate("zerodlLab.descent.surface.name") == "bowl"
+        assert page.input_value("#descent-function") == "bowl"
+    finally:
+        ROUTES[("POST", "/api/surface")] = make_surface
     page.select_option("#descent-speed", "20")
 
 

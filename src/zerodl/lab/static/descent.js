@@ -7,7 +7,7 @@ import { descentMap, divergedText, optimizerColor } from './descent-map.js';
 import { maybe, t } from './i18n.js';
 
 export const descent = {
-  panel: null, map: null, chart: null, background: null, es: null, frame: 0, statusParts: [],
+  panel: null, map: null, chart: null, background: null, es: null, frame: 0, statusParts: [], turn: 0,
   ...descentMap,
 
   init() {
@@ -85,8 +85,10 @@ export const descent = {
   async loadSurface(source, start) {
     clearErrors(this.panel);
     this.stop();
+    const turn = this.turn;
     try {
       const s = await api('/api/surface', { ...source, n: 90, arrows: 19 });
+      if (turn !== this.turn) return false;           // another surface was chosen meanwhile
       lab.descent.surface = s;
       lab.descent.source = source;
       this.background = null;
@@ -98,6 +100,7 @@ export const descent = {
       this.status('idle', 'descent.idle');
       return true;
     } catch (err) {
+      if (turn !== this.turn) return false;
       if (err.field === 'formula') $('#descent-parsed').textContent = '';
       showError(this.panel, err);
       return false;
@@ -154,8 +157,11 @@ export const descent = {
     this.drawChart();
   },
 
+  // End the race on screen; an answer still on its way (a race being created, a surface being
+  // computed) belongs to an older turn and is dropped when it comes.
   stop() {
     if (this.es) { this.es.close(); this.es = null; }
+    this.turn += 1;
     $('#descent-run').disabled = false;
   },
 
@@ -169,6 +175,7 @@ export const descent = {
   async run() {
     clearErrors(this.panel);
     this.stop();
+    const turn = this.turn;
     const body = {
       ...lab.descent.source,
       tab: lab.tab,
@@ -181,10 +188,12 @@ export const descent = {
     try {
       created = await api('/api/descent', body);
     } catch (err) {
+      if (turn !== this.turn) return;
       showError(this.panel, err);
       this.status('error', 'descent.notStarted');
       return;
     }
+    if (turn !== this.turn) return;                   // the surface or the start changed meanwhile
     lab.descent.start = body.start;
     lab.descent.runs = {};
     for (const o of body.optimizers) lab.descent.runs[o.name] = { points: [], diverged: false, done: false, lr: o.lr };
