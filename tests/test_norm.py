@@ -356,3 +356,19 @@ def test_book_convention_dropout_passes_gradcheck(rng):
     assert gradcheck(fn, param(rng.standard_normal((4, 5))))
     assert gradcheck(lambda x: F.Dropout(0.3, training=False, inverted=False)(x),
                      param(rng.standard_normal((4, 5))))
+
+
+def test_a_batch_of_one_is_fine_with_the_books_biased_variance():
+    """The book's batch-norm gradient check trains on x_train[:1]: the variance of one value
+    is 0, so every output is beta and no gradient reaches x, gamma gets none either."""
+    x = param(np.array([[0.5, -2.0, 3.0]]))
+    gamma, beta = param(np.ones(3)), param(np.array([0.1, 0.2, 0.3]))
+    mean, var = np.zeros(3), np.zeros(3)
+    y = F.batch_norm(x, gamma, beta, mean, var, training=True, momentum=0.9, eps=1e-6,
+                     momentum_of="running", unbiased=False)
+    np.testing.assert_allclose(y.data, [[0.1, 0.2, 0.3]])
+    y.backward(np.array([[1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(x.grad.data, 0.0, atol=1e-12)
+    np.testing.assert_allclose(beta.grad.data, [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(mean, [0.05, -0.2, 0.3])  # 0.9·0 + 0.1·x
+    np.testing.assert_allclose(var, 0.0)

@@ -178,7 +178,9 @@ class BatchNormalization(Function):
                     f"batch_norm: {name} has shape {tuple(a.shape)} but x {tuple(x.shape)} has "
                     f"{C} {'features' if x.ndim == 2 else 'channels'} (axis 1); expected ({C},)"
                 )
-        if self.batch_statistics and x.size // max(C, 1) < 2:
+        # One value per channel has variance 0 (the output is beta), but its unbiased
+        # variance, zerodl's default for the running statistics, is 0/0.
+        if self.batch_statistics and self.unbiased and x.size // max(C, 1) < 2:
             raise ValueError(
                 f"batch_norm: training needs more than one value per channel to compute a "
                 f"variance, got x of shape {tuple(x.shape)}; use a batch of at least 2 "
