@@ -102,6 +102,24 @@ def test_a_pickle_cannot_make_the_loader_allocate_what_the_file_does_not_hold(tm
         weights.load_book_pickle(path)
 
 
+def test_every_refusal_names_the_loader_and_the_file(tmp_path):
+    path = tmp_path / "bomb.pkl"
+    path.write_bytes(b"(dVW\ncnumpy\nndarray\n((I1000000\ntVf8\ntRs.")
+    with pytest.raises(UnsafePickleError, match=r"^load_book_pickle: .*bomb\.pkl: refusing"):
+        weights.load_book_pickle(path)
+
+
+def test_deep_nesting_and_huge_files_are_refused_clearly(tmp_path, monkeypatch):
+    deep = tmp_path / "deep.pkl"  # 100,000 nested lists, built by the pickle machine itself
+    deep.write_bytes(b"(dVW\n" + b"(" * 100_000 + b"l" * 100_000 + b"s.")
+    with pytest.raises(UnsafePickleError, match="nests its data too deeply"):
+        weights.load_book_pickle(deep)
+    monkeypatch.setattr(weights, "MAX_PICKLE_BYTES", 100)
+    big = dump({"W1": np.zeros(100)}, tmp_path / "big.pkl")
+    with pytest.raises(UnsafePickleError, match="more than the 100 any of the book's"):
+        weights.load_book_pickle(big)
+
+
 def test_not_a_dict_or_not_a_pickle_is_a_clear_error(tmp_path):
     with pytest.raises(TypeError, match="holds a list, not the book's dict"):
         weights.load_book_pickle(dump([np.zeros(2)], tmp_path / "list.pkl"))

@@ -31,6 +31,11 @@ __all__ = ["UnsafePickleError", "load_params", "load_book_pickle", "convert", "s
            "book_state_dict", "load_into"]
 
 
+# The book's largest weight file (DeepConvNet, float64) is a few MB; a "weights" pickle
+# of more than this is not the book's, and is not read into memory at all.
+MAX_PICKLE_BYTES = 256 << 20
+
+
 class UnsafePickleError(pickle.UnpicklingError):
     """A pickle asked for something other than plain data and NumPy arrays; nothing was run."""
 
@@ -59,19 +64,31 @@ def load_book_pickle(path) -> dict:
     ``builtins.eval``, any user class): a file that does so is not the book's.
     """
     path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_PICKLE_BYTES:
+        raise UnsafePickleError(
+            f"load_book_pickle: {path} has {size:,} bytes, more than the "
+            f"{MAX_PICKLE_BYTES:,} any of the book's weight files needs; refusing to read it")
     data = path.read_bytes()
     try:
         obj = _RestrictedUnpickler(io.BytesIO(data), path).load()
-    except UnsafePickleError:
+        if not isinstance(obj, dict):
+            raise TypeError(f"load_book_pickle: {path} holds a {type(obj).__name__}, "
+                            "not the book's dict of arrays")
+        _check_plain(obj, path)
+    except UnsafePickleError as e:
+        if str(e).startswith("load_book_pickle:"):
+            raise
+        raise UnsafePickleError(f"load_book_pickle: {path}: {e}") from None
+    except RecursionError:
+        raise UnsafePickleError(f"load_book_pickle: {path} nests its data too deeply to be "
+                                "the book's dict of arrays") from None
+    except TypeError:
         raise
     except Exception as e:  # truncated or not a pickle at all
         raise pickle.UnpicklingError(
             f"load_book_pickle: {path} is not a readable pickle of arrays "
             f"({type(e).__name__}: {e})") from e
-    if not isinstance(obj, dict):
-        raise TypeError(f"load_book_pickle: {path} holds a {type(obj).__name__}, "
-                        "not the book's dict of arrays")
-    _check_plain(obj, path)
     return {key: (np.array(v) if isinstance(v, np.ndarray) else v) for key, v in obj.items()}
 
 
