@@ -332,6 +332,19 @@ def test_a_diverged_run_is_a_failure_and_saves_no_broken_model(tmp_path):
     assert all(np.isfinite(a).all() for a in params.values()), line
 
 
+def test_a_diverged_run_says_the_model_npz_left_in_its_folder_is_an_earlier_runs(tmp_path):
+    out = tmp_path / "run"
+    good = zerodl_cli("train", "--dataset", "spiral", "--epochs", "1", "--out", out,
+                      "--no-progress")
+    assert good.returncode == 0, good.stderr
+    before = (out / "model.npz").read_bytes()
+    result = zerodl_cli("train", "--dataset", "spiral", "--optimizer", "sgd", "--lr", "1e308",
+                        "--batch-size", "100000", "--epochs", "1", "--out", out, "--no-progress")
+    one_message(result, "train", "diverged", "This run wrote no model.npz",
+                "the one in the folder is an earlier run's", status=1)
+    assert (out / "model.npz").read_bytes() == before  # nothing lost either
+
+
 def test_divergence_after_good_epochs_writes_strict_metrics_with_a_note(tmp_path):
     out = tmp_path / "run"
     result = zerodl_cli("train", "--dataset", "sine", "--optimizer", "sgd", "--lr", "2",

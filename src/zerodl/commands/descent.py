@@ -64,14 +64,14 @@ def run(args) -> int:
     """Race the chosen optimizers; write trajectories.json and descent.png (2 on a bad option)."""
     from .. import landscape
 
-    try:  # our checks first, then minimize's own, before anything is written
+    try:  # every option checked before anything runs or is written
         config = _check(args, landscape)
-        check_output_folder(args.out)
-        runs = {name: landscape.minimize(config["function"], config["start"], name, lr=lr,
-                                         steps=args.steps, grad=args.grad)
-                for name, lr in config["lrs"].items()}
     except ValueError as e:
         raise CommandError(str(e), 2) from None
+    check_output_folder(args.out)
+    runs = {name: landscape.minimize(config["function"], config["start"], name, lr=lr,
+                                     steps=args.steps, grad=args.grad)
+            for name, lr in config["lrs"].items()}
     return _write(config, runs, args, landscape)
 
 

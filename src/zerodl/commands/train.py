@@ -225,7 +225,9 @@ def _diverged(error: FloatingPointError, config, out: Path) -> CommandError:
         _write_json(out / "metrics.json", metrics_dict(
             history, config, note=f"training diverged after these epochs: {what}"))
     lr = config["lr"]
-    return CommandError(f"training diverged: {what}. No model.npz was written. Fix: train "
+    saved = ("this run wrote no model.npz (the one in the folder is an earlier run's)"
+             if (out / "model.npz").exists() else "no model.npz was written")
+    return CommandError(f"training diverged: {what}. {saved[0].upper()}{saved[1:]}. Fix: train "
                         f"again with a smaller learning rate (--lr {lr:g} now; try --lr "
                         f"{lr / 10:g} or less)")
 
