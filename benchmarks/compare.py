@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# A round counts as slow when its machine check took this much longer than the run's best.
+# A round counts as slow when its machine check took this much longer than the run's median check.
 SLOW_CHECK = 1.25
 
 
@@ -30,6 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.split("\n")[0])
     p.add_argument("--base", required=True, metavar="PATH",
                    help="the other checkout (its src/ is imported by the base worker)")
+    p.add_argument("--new", metavar="PATH",
+                   help="the checkout measured as new (default: this one; a worktree of a commit "
+                        "keeps other uncommitted work out of the comparison)")
     p.add_argument("--tasks", nargs="*", default=["simple_convnet", "deep_convnet"], metavar="TASK")
     p.add_argument("--layers", nargs="*", metavar="LAYER",
                    help="also time the layers (all of benchmarks.layers.LAYERS, or those named)")
@@ -45,10 +48,14 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     set_thread_environment(args.threads)
+    from .run import ROOT
+
     base = Path(args.base).resolve() / "src"
-    if not (base / "zerodl" / "__init__.py").exists():
-        print(f"compare: {base} holds no zerodl package", file=sys.stderr)
-        return 2
+    args.new_src = Path(args.new).resolve() / "src" if args.new else ROOT / "src"
+    for src in (base, args.new_src):
+        if not (src / "zerodl" / "__init__.py").exists():
+            print(f"compare: {src} holds no zerodl package", file=sys.stderr)
+            return 2
     print(header(args), flush=True)
     with tempfile.TemporaryDirectory(prefix="zerodl-compare-") as tmp:
         for name in args.tasks:
@@ -66,7 +73,7 @@ def header(args) -> str:
     blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in blas_info())
     return (f"machine: {info['cpu']}, {info['cores']} cores; BLAS {blas}; "
             f"{args.threads} threads; load average before: {_load()}\n"
-            f"new = this checkout, base = {args.base}; {args.rounds} alternating rounds")
+            f"new = {args.new or 'this checkout'}, base = {args.base}; {args.rounds} alternating rounds")
 
 
 def _load() -> str:
@@ -76,10 +83,8 @@ def _load() -> str:
 
 
 def _specs(kind: str, args, base: Path, **extra) -> list[dict]:
-    from .run import ROOT
-
     common = {"kind": kind, "system": "zerodl", "threads": args.threads, **extra}
-    specs = [{**common, "name": "new", "src": str(ROOT / "src")},
+    specs = [{**common, "name": "new", "src": str(args.new_src)},
              {**common, "name": "base", "src": str(base)}]
     if args.torch and kind == "train":
         specs.append({**common, "system": "torch", "name": "torch"})
@@ -129,7 +134,7 @@ def table(title: str, runs: dict) -> str:
     """Per case: min and median of round medians for each system, the new/base ratios,
     and the rounds (1-based, per system) whose machine check was slow."""
     checks = [c for rs in runs.values() for _, c in rs]
-    best = {k: min(c[k] for c in checks) for k in ("matmul_ms", "copy_ms")}
+    best = {k: statistics.median(c[k] for c in checks) for k in ("matmul_ms", "copy_ms")}
     slow = {s: [i + 1 for i, (_, c) in enumerate(rs)
                 if any(c[k] > SLOW_CHECK * best[k] for k in best)] for s, rs in runs.items()}
     systems = list(runs)

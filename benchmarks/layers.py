@@ -1,9 +1,10 @@
 """The convolutional networks' layers one by one, forward and backward, timed apart.
 
-Each case is one layer of SimpleConvNet or DeepConvNet at batch 100, float32,
-called through zerodl's public API only (``F.conv2d``, ``F.relu``,
-``F.max_pool2d``, and ``F.im2col`` as the micro-benchmarks time it), so the same job runs on any checkout of zerodl
-(``benchmarks.compare`` times two checkouts side by side). A repetition runs
+Each case is one layer of SimpleConvNet or DeepConvNet at batch 100, float32
+(and ``F.im2col`` as the micro-benchmarks time it), called through zerodl's
+public API only (``F.conv2d``, ``F.relu``, ``F.max_pool2d``), so the same job
+runs on any checkout of zerodl (``benchmarks.compare`` times two checkouts
+side by side). A repetition runs
 the layer's forward pass, timed, then its backward pass from a fixed upstream
 gradient, timed apart; the input gradients are cleared before each.
 """

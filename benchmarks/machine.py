@@ -62,6 +62,7 @@ def machine_info(threads: int) -> dict:
         "memory_gb": _memory_gb(),
         "load_average": os.getloadavg(),
         "threads": threads,
+        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": blas_info(),

@@ -15,6 +15,8 @@ from pathlib import Path
 from .systems import DTYPES, SYSTEMS
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+# A round is slow when a machine check next to it took this many times the task's median check.
+SLOW_CHECK = 1.25
 SYSTEM_LABELS = {"zerodl": "zerodl f32", "torch": "PyTorch f32", "reference": "book-style f64"}
 
 
@@ -29,6 +31,7 @@ def summarize(runs: list[dict], warm: dict, hello: dict, closing: dict) -> dict:
         "max_ms": max(times),
         "round_medians_ms": [statistics.median(run["times_ms"]) for run in runs],
         "round_checks": [run["machine_check"] for run in runs],
+        "round_checks_after": [run.get("machine_check_after") for run in runs],
         "steps": steps,
         "minflt_per_step": sum(run["minflt"] for run in runs) / steps,
         "initial_loss": hello["initial_loss"],
@@ -82,28 +85,70 @@ def _ratio(a: dict | None, b: dict | None, key: str = "median_ms") -> str:
     return f"{a[key] / b[key]:.2f}" if a and b else "—"
 
 
+def slow_rounds(task: dict) -> dict[str, list[int]]:
+    """Per system, the (0-based) rounds next to a slow machine check, before or after.
+
+    A check is slow when its matrix product or its copy took more than SLOW_CHECK
+    times the median of all the task's checks: another tenant had the cores or the
+    memory bus then, and the round's timings say more about the machine than the code.
+    """
+    entries = task["systems"]
+    checks = [c for e in entries.values()
+              for c in [*(e.get("round_checks") or []), *(e.get("round_checks_after") or [])] if c]
+    if not checks:
+        return {s: [] for s in entries}
+    typical = {k: statistics.median(c[k] for c in checks) for k in ("matmul_ms", "copy_ms")}
+
+    def slow(c) -> bool:
+        return bool(c) and any(c[k] > SLOW_CHECK * typical[k] for k in typical)
+
+    out = {}
+    for system, e in entries.items():
+        before = e.get("round_checks") or []
+        after = e.get("round_checks_after") or [None] * len(before)
+        out[system] = [i for i, (b, a) in enumerate(zip(before, after)) if slow(b) or slow(a)]
+    return out
+
+
+def quiet_median(entry: dict, slow: list[int]) -> float | None:
+    """The median of a system's round medians, leaving out its slow rounds (None if all were)."""
+    quiet = [m for i, m in enumerate(entry["round_medians_ms"]) if i not in slow]
+    return statistics.median(quiet) if quiet else None
+
+
+def _quiet_ratio(task: dict) -> str:
+    s, slow = task["systems"], slow_rounds(task)
+    if "zerodl" not in s or "torch" not in s:
+        return "—"
+    z, t = quiet_median(s["zerodl"], slow["zerodl"]), quiet_median(s["torch"], slow["torch"])
+    return f"{z / t:.2f}" if z and t else "—"
+
+
 def step_table(results: dict, markdown: bool) -> str:
     systems = _systems(results)
     headers = ["task", *[f"{SYSTEM_LABELS[s]} ms" for s in systems], "zerodl/PyTorch",
-               "book/zerodl"]
+               "zerodl/PyTorch, quiet rounds", "book/zerodl"]
     rows = []
     for name, task in results["tasks"].items():
         s = task["systems"]
         rows.append([name, *[_ms(s.get(sys)) for sys in systems],
-                     _ratio(s.get("zerodl"), s.get("torch")),
+                     _ratio(s.get("zerodl"), s.get("torch")), _quiet_ratio(task),
                      _ratio(s.get("reference"), s.get("zerodl"))])
     return _table(headers, rows, markdown)
 
 
 def rounds_table(results: dict, markdown: bool) -> str:
-    """Each round's median step next to the machine check made just before it."""
-    headers = ["task", "system", "round medians ms", "check before: matmul ms / copy ms"]
+    """Each round's median step next to the machine check made just before it; rounds
+    next to a slow check (before or after) are starred."""
+    headers = ["task", "system", "round medians ms (* slow)", "check before: matmul ms / copy ms"]
     rows = []
     for name, task in results["tasks"].items():
+        slow = slow_rounds(task)
         for system, e in task["systems"].items():
             checks = e.get("round_checks") or []
             rows.append([name, SYSTEM_LABELS[system],
-                         " ".join(_num(v) for v in e["round_medians_ms"]),
+                         " ".join(_num(v) + ("*" if i in slow[system] else "")
+                                  for i, v in enumerate(e["round_medians_ms"])),
                          " ".join(f"{c['matmul_ms']:.2f}/{c['copy_ms']:.2f}" for c in checks)
                          or "—"])
     return _table(headers, rows, markdown)
@@ -189,7 +234,9 @@ def header(results: dict) -> str:
         f"software: Python {m['python']}, NumPy {m['numpy']} ({blas}), "
         f"PyTorch {m['torch'] or 'not installed'}, zerodl {m['zerodl']}",
         f"threads: {cfg['threads']} for every system (OMP/OPENBLAS/MKL_NUM_THREADS, "
-        "threadpoolctl, torch.set_num_threads)",
+        "threadpoolctl, torch.set_num_threads)"
+        + (f"; OPENBLAS_THREAD_TIMEOUT={m['openblas_thread_timeout']}"
+           if m.get("openblas_thread_timeout") else ""),
         f"mode: {'quick' if cfg['quick'] else 'full'}, {cfg['rounds']} alternating rounds, "
         f"{cfg['warmup']} warm-up steps",
     ]
@@ -217,7 +264,8 @@ def render(results: dict, markdown: bool) -> str:
         parts += [h("Training step, median ms (min–max): forward + backward + update"),
                   step_table(results, markdown),
                   h("Each system's rounds in order (the systems alternate A B C, C B A, …), "
-                    "with a check of the machine's speed just before each"),
+                    "with a check of the machine's speed just before each (and one after: "
+                    f"* marks a round next to a check over {SLOW_CHECK}× the task's median)"),
                   rounds_table(results, markdown),
                   h("Memory and page faults (one process per system)"),
                   memory_table(results, markdown)]

@@ -30,6 +30,11 @@ SETTLE_SECONDS = 0.3
 ROOT = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+# OpenBLAS's idle workers spin 2^N cycles after each product before they sleep: 2^28
+# (~0.1 s) by default, which keeps a core busy through zerodl's threaded convolution
+# kernels; 2^20 (~0.4 ms) frees it and costs small products nothing (BENCHMARKS.md).
+# Only zerodl and the book-style reference use OpenBLAS; a value set by the caller wins.
+OPENBLAS_THREAD_TIMEOUT = "20"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,6 +73,7 @@ def set_thread_environment(threads: int) -> None:
     """Fix BLAS/OpenMP thread counts; effective only before NumPy/PyTorch are imported."""
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", OPENBLAS_THREAD_TIMEOUT)
 
 
 def main(argv=None) -> int:
@@ -161,7 +167,8 @@ class Pool:
 
         ``check()``, when given, runs before the settling pause that precedes each
         request (its own BLAS threads spin for a while after it, like a worker's), and
-        its result is kept in the answer under "machine_check".
+        again right after the answer; the results are kept in the answer under
+        "machine_check" and "machine_check_after".
         """
         answers: dict[str, list[dict]] = {name: [] for name in self.workers}
         for r in range(rounds):
@@ -173,6 +180,8 @@ class Pool:
                 if answer is not None:
                     if checked is not None:
                         answer["machine_check"] = checked
+                        # a slow spell that starts during the round shows here
+                        answer["machine_check_after"] = check()
                     answers[name].append(answer)
         return {name: a for name, a in answers.items() if name in self.workers}
 

@@ -15,7 +15,9 @@ import pytest
 import zerodl as zd
 import zerodl.kernels.conv as conv_kernel
 from zerodl.functional.conv import Convolution, col2im_array, im2col_array
+from zerodl.kernels import threads
 from zerodl.kernels.conv_geometry import Geometry
+from zerodl.kernels.conv_nhwc import NhwcConvKernel, use_for
 from zerodl.numerical import gradcheck
 
 CASES = [  # x shape, W shape, stride, pad, bias
@@ -29,6 +31,8 @@ CASES = [  # x shape, W shape, stride, pad, bias
     ((3, 2, 4, 4), (2, 2, 4, 4), 1, 0, True),            # the filter covers the input
     ((2, 1, 6, 6), (2, 1, 1, 1), 2, 0, False),           # 1x1, strided
     ((5, 3, 9, 11), (4, 3, 3, 3), 1, 2, True),           # odd sizes, pad 2 (grid 13x15)
+    ((3, 32, 6, 6), (4, 32, 3, 3), 1, 1, True),          # many channels, small image: NHWC
+    ((4, 24, 5, 7), (6, 24, 3, 3), 1, 1, False),         # NHWC, odd sizes
 ]
 
 
@@ -140,3 +144,98 @@ def test_readable_im2col_is_the_books_layout():
     assert col.shape == (4, 8)
     np.testing.assert_array_equal(col[0], [0, 1, 3, 4, 9, 10, 12, 13])
     np.testing.assert_array_equal(col[3], [4, 5, 7, 8, 13, 14, 16, 17])
+
+
+def test_small_images_with_many_channels_take_the_channels_last_kernel():
+    assert use_for(Geometry.make("conv2d", (100, 32, 8, 8), 3, 3, 1, 1))      # DeepConvNet's 8x8
+    assert not use_for(Geometry.make("conv2d", (100, 16, 28, 28), 3, 3, 1, 1))  # few channels
+    assert not use_for(Geometry.make("conv2d", (100, 32, 14, 14), 3, 3, 2, 1))  # strided
+    conv = Convolution(1, 1, fast=True)
+    conv(np.zeros((2, 32, 6, 6)), np.zeros((4, 32, 3, 3)))
+    assert isinstance(conv.kernel, NhwcConvKernel)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 20_000, 1 << 30])
+@pytest.mark.parametrize("xs, ws, pad", [
+    ((5, 3, 7, 7), (4, 3, 3, 3), 1),
+    ((3, 2, 6, 9), (3, 2, 2, 3), (1, 2)),
+    ((4, 8, 5, 5), (2, 8, 5, 5), 0),
+])
+def test_channels_last_kernel_matches_the_readable_convolution_for_any_shape(xs, ws, pad, block_bytes,
+                                                                             rng, monkeypatch):
+    """Called directly, whatever ``use_for`` would pick: values and all three gradients."""
+    monkeypatch.setattr(conv_kernel, "BLOCK_BYTES", block_bytes)
+    x, W, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+    g = Geometry.make("conv2d", xs, ws[2], ws[3], 1, pad)
+    kernel = NhwcConvKernel(g)
+    y = kernel.forward(x, W, b)
+    gy = rng.standard_normal(y.shape)
+    gx, gW, gb = kernel.backward(gy, W, True, True, True)
+    y_read, grads = run(False, [x, W, b], 1, pad, gy, np.float64)
+    np.testing.assert_allclose(y, y_read, atol=1e-12)
+    for a, r in zip((gx, gW, gb), grads):
+        np.testing.assert_allclose(a, r, atol=1e-11)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_the_same_result_on_any_number_of_kernel_threads(n_threads, rng):
+    """Blocks split over threads (per-thread dW sums added at the end): equal to one thread."""
+    arrays = inputs(rng, (7, 3, 12, 12), (5, 3, 3, 3), True)
+    gy = rng.standard_normal((7, 5, 12, 12))
+    try:
+        threads.set_num_threads(n_threads)
+        y, grads = run(True, arrays, 1, 1, gy, np.float64)
+    finally:
+        threads.set_num_threads(None)
+    y_read, grads_read = run(False, arrays, 1, 1, gy, np.float64)
+    np.testing.assert_allclose(y, y_read, atol=1e-12)
+    for a, r in zip(grads, grads_read):
+        np.testing.assert_allclose(a, r, atol=1e-11)
+
+
+# ---------------------------------------------------------------- the kernels' threads
+def test_parallel_gives_every_result_in_order_and_restores_the_blas_threads():
+    blas = threads._blas()
+    before = blas.get_num_threads() if blas else None
+    try:
+        threads.set_num_threads(2)
+        assert threads.parallel(lambda p: p * p, range(7)) == [p * p for p in range(7)]
+        # a region inside a part runs alone instead of waiting for the busy threads
+        assert threads.parallel(lambda p: sum(threads.parallel(lambda q: q, range(p))), range(4)) \
+            == [0, 0, 1, 3]
+        with pytest.raises(ZeroDivisionError):
+            threads.parallel(lambda p: 1 // (p - 3), range(6))
+    finally:
+        threads.set_num_threads(None)
+    if blas:
+        assert blas.get_num_threads() == before
+
+
+def test_kernel_threads_follow_the_cores_and_the_ranks_on_this_machine(monkeypatch):
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for name in ("ZERODL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 *threads._LOCAL_RANK_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    assert threads._default_workers() == 4
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_SIZE", "2")  # mpirun -n 2: two cores each
+    assert threads._default_workers() == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")             # the user's limit holds
+    assert threads._default_workers() == 1
+    monkeypatch.setenv("ZERODL_NUM_THREADS", "3")          # zerodl's own setting wins
+    assert threads._default_workers() == 3
+    with pytest.raises(ValueError, match="at least 1 thread"):
+        threads.set_num_threads(0)
+
+
+def test_kernel_threads_wait_for_a_blas_that_would_spin_against_them(monkeypatch):
+    """OpenBLAS's idle workers spin 2^28 cycles by default: then the kernels use one thread."""
+    blas = threads._blas()
+    if blas is None:
+        pytest.skip("no BLAS thread control (threadpoolctl)")
+    monkeypatch.setitem(threads._state, "cores", 2)
+    monkeypatch.setitem(threads._state, "workers", None)
+    monkeypatch.setattr(type(blas), "get_num_threads", lambda self: 2)
+    monkeypatch.setitem(threads._state, "spin", 28)
+    assert threads.workers() == 1
+    monkeypatch.setitem(threads._state, "spin", threads.MAX_BLAS_SPIN)
+    assert threads.workers() == 2

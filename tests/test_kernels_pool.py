@@ -13,6 +13,7 @@ import pytest
 
 import zerodl as zd
 from zerodl.functional.pool import AvgPool2d, Pooling
+from zerodl.kernels import threads
 from zerodl.numerical import gradcheck
 
 CASES = [  # x shape, (pool_h, pool_w), stride, pad
@@ -88,3 +89,21 @@ def test_readable_pooling_gradients_match_central_differences(cls, xs, k, stride
     x = zd.Tensor(rng.permutation(np.linspace(-2, 2, int(np.prod(xs)))).reshape(xs),
                   requires_grad=True)
     assert gradcheck(lambda a: cls(*k, stride=stride, pad=pad, fast=False)(a), x)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("cls", [Pooling, AvgPool2d])
+@pytest.mark.parametrize("xs, k, stride, pad", [CASES[0], CASES[2]])
+def test_the_same_result_on_any_number_of_kernel_threads(cls, xs, k, stride, pad, n_threads, rng):
+    """The batch split into ranges, one per thread (overlapping windows too): equal results."""
+    x = np.round(rng.standard_normal((7, *xs[1:])))  # ties as well
+    args = (k, stride, pad)
+    gy = rng.standard_normal(output_shape(cls, x.shape, args))
+    try:
+        threads.set_num_threads(n_threads)
+        y, gx = run(cls, True, x, args, gy, np.float64)
+    finally:
+        threads.set_num_threads(None)
+    y_read, gx_read = run(cls, False, x, args, gy, np.float64)
+    np.testing.assert_allclose(y, y_read, rtol=1e-14, atol=1e-14)  # the mean: summation order
+    np.testing.assert_allclose(gx, gx_read, atol=1e-12)

@@ -107,7 +107,7 @@ class Convolution(Function):
         g = self.geom = Geometry.make("conv2d", x.shape, W.shape[2], W.shape[3],
                                       self.stride, self.pad)
         if USE_FAST_KERNEL if self.fast is None else self.fast:
-            self.kernel = fast_conv.ConvKernel(g)  # the same result, engineered (kernels/conv.py)
+            self.kernel = fast_conv.kernel_for(g)  # the same result, engineered (kernels/conv*.py)
             return self.kernel.forward(x, W, b)
         self.kernel = None
         # the book's algorithm: im2col, one matrix product, reshape

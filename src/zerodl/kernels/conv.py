@@ -30,7 +30,14 @@ and what each trick buys:
   in/out channels swapped: the same gather-and-GEMM path as the forward pass
   instead of FH·FW strided scatter-adds. Other strides scatter block by block.
 - **The padded input is kept from forward** to backward; each block of patches
-  is rebuilt from it for dW (cheaper than keeping the whole patch matrix).
+  is rebuilt from it for dW (keeping the whole patch matrix measured no faster,
+  for up to 130 MB more memory in DeepConvNet).
+- **Both cores** (``kernels.threads``): the blocks are shared out to a few
+  threads, each building its patches and running its own one-thread GEMM, and
+  each thread sums its blocks' dW; 0.78× the time of the convolutions of
+  DeepConvNet against two-thread BLAS on one thread (BENCHMARKS.md).
+- **Small images with many channels** go to ``conv_nhwc.NhwcConvKernel``
+  (exact output grid, channels-last patches; ``kernel_for`` chooses).
 
 Arrays only (NumPy or CuPy, from ``get_array_module``); no Tensors, no graph.
 """
@@ -41,12 +48,23 @@ import math
 import threading
 
 from ..backend import get_array_module
+from . import threads
 from .conv_geometry import Geometry
 
 # Bytes of patch matrix processed at once: a block stays in the CPU's cache
 # between its copy and its GEMM instead of a round trip through memory, yet
 # is large enough that each GEMM call is worth the BLAS threads' start-up.
 BLOCK_BYTES = 6 << 20
+
+
+def kernel_for(geom: Geometry, input_scratch: str | None = None):
+    """The faster kernel for a convolution of geometry ``geom``: ``ConvKernel`` or, for
+    small images with many channels, ``conv_nhwc.NhwcConvKernel`` (see BENCHMARKS.md)."""
+    from . import conv_nhwc  # it builds on this module's helpers
+
+    if conv_nhwc.use_for(geom):
+        return conv_nhwc.NhwcConvKernel(geom, input_scratch)
+    return ConvKernel(geom, input_scratch)
 
 
 class ConvKernel:
@@ -66,25 +84,32 @@ class ConvKernel:
         dtype = xp.result_type(x.dtype, W.dtype)
         g = self.geom
         FN = W.shape[0]
-        layout = self.layout = PatchLayout(g, dtype.itemsize)
-        xflat = self.xflat = layout.pad(x.astype(dtype, copy=False), self.input_scratch)
+        layout = self.layout = PatchLayout(g, dtype.itemsize, _threads(xp))
+        x = x.astype(dtype, copy=False)
+        xflat = self.xflat = layout.buffer(xp, dtype, self.input_scratch)
         Wm = W.reshape(FN, -1).astype(dtype, copy=False)
         if b is not None:  # the bias rides in the GEMM: a column of W times a row of ones
             Wm = xp.concatenate([Wm, b.astype(dtype, copy=False).reshape(FN, 1)], axis=1)
         y = xp.empty((g.N, FN, g.OH, g.OW), dtype=dtype)
-        for n0, m in layout.blocks():
+
+        # every sample padded before any block reads it: wide rows reach into the next block
+        _each(xp, lambda n0, m: layout.pad(xflat, x, n0, m), _split(g.N, layout.threads))
+
+        def block(n0, m):
             col = _patch_matrix(layout, xflat, n0, m, ones_row=b is not None)
             out = _scratch("out", xp, (FN, m * layout.grid_size), dtype)
             xp.matmul(Wm, col, out=out)
             y[n0:n0 + m] = layout.output_view(out, m)
+
+        _each(xp, block, layout.blocks())
         return y
 
     def backward(self, gy, W, need_x: bool, need_W: bool, need_b: bool = False):
         """(dx, dW, db) as arrays, None where not needed.
 
-        dWᵀ and db come from one GEMM, [col; 1] · gyᵀ: the row of ones sums gy
-        over every output position, which is db. At stride 1, dx is itself a
-        convolution: gy, padded by FH-1-ph, with the filters flipped and their
+        dWᵀ and db come from one GEMM per block, [col; 1] · gyᵀ: the row of ones
+        sums gy over every output position, which is db. At stride 1, dx is itself
+        a convolution: gy, padded by FH-1-ph, with the filters flipped and their
         in/out channels swapped (no scatter-add); otherwise dx = col2im(Wᵀ · gy).
         """
         g, layout, xflat = self.geom, self.layout, self.xflat
@@ -94,24 +119,21 @@ class ConvKernel:
         FN, K, P = W.shape[0], layout.patch_size, layout.grid_size
         gathered = need_x and g.stride == (1, 1) and g.ph < g.FH and g.pw < g.FW
         scattered = need_x and not gathered  # dx = col2im(Wᵀ · gy), block by block
-        gWT = tmp = None
         gxflat = gxpad = WmT = None
         if scattered:
             gxflat, gxpad = layout.zeros(xp, dtype)
             WmT = xp.ascontiguousarray(W.reshape(FN, K).T, dtype=dtype)  # a transposed view is slower
-        for n0, m in layout.blocks() if need_W or scattered else ():
+
+        def block(n0, m):
             gwide = _scratch("gwide", xp, (FN, m * P), dtype)
             layout.clear_discarded(gwide, m)  # the wide layout's extra outputs get no gradient
             layout.output_view(gwide, m)[...] = gy[n0:n0 + m]
+            gWT = None
             if need_W:
                 col = _patch_matrix(layout, xflat, n0, m, ones_row=need_b)
                 # dWᵀ = col · gyᵀ: the same product as gy · colᵀ, but with two BLAS
                 # threads on busy cores this orientation measured far faster
-                if gWT is None:
-                    gWT = xp.matmul(col, gwide.T)
-                else:
-                    tmp = xp.matmul(col, gwide.T, out=tmp)
-                    gWT += tmp
+                gWT = xp.matmul(col, gwide.T)
             if scattered:
                 # the "col" scratch again: this block's dW product has read the patches already
                 dcol = xp.matmul(WmT, gwide, out=_scratch("col", xp, (K, m * P), dtype))
@@ -120,12 +142,23 @@ class ConvKernel:
                 for i in range(g.FH):
                     for j in range(g.FW):
                         target[:, i, j] += dcol[:, i, j]
+            return gWT
+
+        gWT = None
+        if need_W or scattered:
+            # the scatter's wide rows may add (zeros) into a neighbour block: one thread then
+            parts = [block(n0, m) for n0, m in layout.blocks()] if scattered \
+                else _each(xp, block, layout.blocks())
+            if need_W:
+                gWT = parts[0]
+                for part in parts[1:]:
+                    gWT += part
         gx = None
         if gathered:
             flipped = xp.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
             full = Geometry.make("conv2d", gy.shape, g.FH, g.FW, 1, (g.FH - 1 - g.ph, g.FW - 1 - g.pw))
-            # a convolution of its own, after the loop above: it may reuse "col" and "out"
-            gx = ConvKernel(full, input_scratch="gypad").forward(gy, flipped)
+            # a convolution of its own, after the blocks above: it may reuse "col" and "out"
+            gx = kernel_for(full, input_scratch="gypad").forward(gy, flipped)
         elif scattered:
             gx = layout.crop(gxpad)
         gW = gb = None
@@ -147,8 +180,9 @@ class PatchLayout:
     per sample.
     """
 
-    def __init__(self, geom: Geometry, itemsize: int):
+    def __init__(self, geom: Geometry, itemsize: int, threads: int = 1):
         g = self.g = geom
+        self.threads = threads
         valid = g.OH * g.OW
         if g.sh == 1 and g.sw == 1 and g.Hp * g.Wp <= 1.2 * valid:
             self.grid_h, self.grid_w = g.Hp, g.Wp      # one run per (c, fh, fw) and block
@@ -163,33 +197,37 @@ class PatchLayout:
         self.tail = max(0, last + 1 - g.Hp * g.Wp)
         per_sample = self.patch_size * self.grid_size * itemsize
         block = max(1, min(g.N, BLOCK_BYTES // max(per_sample, 1)))
-        self.block = math.ceil(g.N / math.ceil(g.N / block))  # equal blocks, no tiny remainder
+        count = math.ceil(g.N / block)
+        if threads > 1 and g.N >= threads:  # as many blocks for every thread
+            count = math.ceil(count / threads) * threads
+        self.block = math.ceil(g.N / count)  # equal blocks, no tiny remainder
 
     def blocks(self):
         """(first sample, number of samples) of each block."""
-        for n0 in range(0, self.g.N, self.block):
-            yield n0, min(self.block, self.g.N - n0)
+        return [(n0, min(self.block, self.g.N - n0)) for n0 in range(0, self.g.N, self.block)]
 
-    def pad(self, x, scratch: str | None = None):
-        """x zero-padded into the channel-major flat buffer that ``view`` reads.
-
-        With a ``scratch`` name the buffer is a reused scratch array (for an input
-        needed only during this call) and only its border is zeroed.
-        """
-        xp, g = get_array_module(x), self.g
+    def buffer(self, xp, dtype, scratch: str | None = None):
+        """The flat buffer that ``view`` reads: (C, N, Hp, Wp) channel-major and a tail of
+        zeros; uninitialised until ``pad`` fills it. With a ``scratch`` name, a reused one
+        (for an input needed only during this call)."""
+        g = self.g
+        n = g.N * g.C * g.Hp * g.Wp
         if scratch is None:
-            flat, view = self.zeros(xp, x.dtype)
+            flat = xp.empty(n + self.tail, dtype=dtype)
         else:
-            n = g.N * g.C * g.Hp * g.Wp
-            flat = _scratch(scratch, xp, (n + self.tail,), x.dtype)
-            view = flat[:n].reshape(g.C, g.N, g.Hp, g.Wp)
-            flat[n:] = 0
-            view[:, :, :g.ph] = 0
-            view[:, :, g.ph + g.H:] = 0
-            view[:, :, :, :g.pw] = 0
-            view[:, :, :, g.pw + g.W:] = 0
-        view[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W] = x.transpose(1, 0, 2, 3)
+            flat = _scratch(scratch, xp, (n + self.tail,), dtype)
+        flat[n:] = 0
         return flat
+
+    def pad(self, flat, x, n0: int, m: int) -> None:
+        """Samples n0..n0+m of x, zero-padded, into their place in ``flat``."""
+        g = self.g
+        v = flat[:g.N * g.C * g.Hp * g.Wp].reshape(g.C, g.N, g.Hp, g.Wp)[:, n0:n0 + m]
+        v[:, :, :g.ph] = 0
+        v[:, :, g.ph + g.H:] = 0
+        v[:, :, :, :g.pw] = 0
+        v[:, :, :, g.pw + g.W:] = 0
+        v[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W] = x[n0:n0 + m].transpose(1, 0, 2, 3)
 
     def zeros(self, xp, dtype):
         """(flat buffer, its (C, N, Hp, Wp) view) of zeros, with the tail wide rows read."""
@@ -227,6 +265,25 @@ class PatchLayout:
         xp = get_array_module(gxpad)
         inner = gxpad[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W]
         return xp.ascontiguousarray(inner.transpose(1, 0, 2, 3))
+
+
+def _threads(xp) -> int:
+    """Threads for this array module: the kernels' pool on the CPU, one on a GPU."""
+    return threads.workers() if xp.__name__ == "numpy" else 1
+
+
+def _each(xp, fn, parts) -> list:
+    """[fn(*part) for part in parts], over the kernels' threads for NumPy arrays."""
+    if xp.__name__ != "numpy":
+        return [fn(*p) for p in parts]
+    return threads.parallel(lambda p: fn(*p), parts)
+
+
+def _split(n: int, k: int) -> list[tuple[int, int]]:
+    """(start, count) of ``k`` near-equal consecutive ranges covering 0..n."""
+    k = max(1, min(k, n))
+    bounds = [n * i // k for i in range(k + 1)]
+    return [(a, b - a) for a, b in zip(bounds, bounds[1:])]
 
 
 def _patch_matrix(layout: PatchLayout, xflat, n0: int, m: int, ones_row: bool):

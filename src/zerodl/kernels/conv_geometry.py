@@ -75,6 +75,14 @@ class Geometry:
     def input_shape(self) -> tuple[int, int, int, int]:
         return (self.N, self.C, self.H, self.W)
 
+    def with_batch(self, n: int) -> Geometry:
+        """The same geometry for a batch of ``n`` samples (a slice of this one's)."""
+        g = Geometry()
+        for name in Geometry.__slots__:
+            setattr(g, name, getattr(self, name))
+        g.N = int(n)
+        return g
+
     def pad_input(self, x, value=0.0):
         """x (N, C, H, W) inside a contiguous (N, C, Hp, Wp) array filled with ``value``."""
         xp = get_array_module(x)
@@ -95,12 +103,15 @@ class Geometry:
         return xpad[:, :, i:i + self.sh * (self.OH - 1) + 1:self.sh,
                     j:j + self.sw * (self.OW - 1) + 1:self.sw]
 
-    def fold(self, part_at, xp, dtype):
+    def fold(self, part_at, xp, dtype, out=None):
         """The adjoint of reading the windows: each offset's (N, C, OH, OW) ``part_at(i, j)``
         added at ``window(i, j)`` of a zero padded array (overlaps sum); returns the
-        (N, C, H, W) interior as a contiguous array, the padding dropped."""
+        (N, C, H, W) interior, the padding dropped, as a new contiguous array or in ``out``."""
         xpad = xp.zeros((self.N, self.C, self.Hp, self.Wp), dtype=dtype)
         for i in range(self.FH):
             for j in range(self.FW):
                 self.window(xpad, i, j)[...] += part_at(i, j)
-        return xp.ascontiguousarray(self.crop(xpad))
+        if out is None:
+            return xp.ascontiguousarray(self.crop(xpad))
+        out[...] = self.crop(xpad)
+        return out

@@ -23,6 +23,7 @@ Arrays only (NumPy or CuPy, from ``get_array_module``); no Tensors, no graph.
 from __future__ import annotations
 
 from ..backend import get_array_module
+from . import threads
 from .conv_geometry import Geometry
 
 
@@ -36,9 +37,18 @@ class MaxPoolKernel:
     def forward(self, x, want_arg: bool = True):
         """y (N, C, OH, OW), the max of each window; with ``want_arg`` also keeps, per
         output, the index (in the window, row-major) of the first maximum."""
-        windows = _windows(x, self.geom, pad_value=-get_array_module(x).inf)
-        y = _running(windows, "maximum")
-        self.arg = _first_argmax(windows, y) if want_arg else None
+        g = self.geom
+        xp = get_array_module(x)
+        y = xp.empty((g.N, g.C, g.OH, g.OW), dtype=x.dtype)
+        arg = self.arg = xp.empty(y.shape, dtype=_index_dtype(xp, g)) if want_arg else None
+
+        def part(n0, m):
+            windows = _windows(x[n0:n0 + m], g.with_batch(m), pad_value=-xp.inf)
+            _running(windows, "maximum", out=y[n0:n0 + m])
+            if want_arg:
+                _first_argmax(windows, y[n0:n0 + m], out=arg[n0:n0 + m])
+
+        _each(xp, part, g.N)
         return y
 
     def backward(self, gy, x):
@@ -47,20 +57,24 @@ class MaxPoolKernel:
         g = self.geom
         xp = get_array_module(gy)
         if self.arg is None:  # forward ran without recording (driven by hand later)
-            windows = _windows(x, g, pad_value=-xp.inf)
-            self.arg = _first_argmax(windows, _running(windows, "maximum"))
+            self.forward(x)
         arg = self.arg
-        if _non_overlapping(g):
-            hit = xp.empty(gy.shape, dtype=bool)
-            gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
-            t = _tiles(gx, g)
-            for k in range(g.FH * g.FW):
-                xp.equal(arg, k, out=hit)
-                xp.multiply(gy, hit, out=t[:, :, :, k // g.FW, :, k % g.FW])
-            return gx
-        hit = xp.empty(arg.shape, dtype=bool)  # one mask buffer for every offset
-        return g.fold(lambda i, j: xp.multiply(gy, xp.equal(arg, i * g.FW + j, out=hit)),
-                      xp, gy.dtype)
+        gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
+
+        def part(n0, m):
+            sub, gy_part, arg_part = g.with_batch(m), gy[n0:n0 + m], arg[n0:n0 + m]
+            hit = xp.empty(gy_part.shape, dtype=bool)  # one mask buffer for every offset
+            if _non_overlapping(g):
+                t = _tiles(gx[n0:n0 + m], sub)
+                for k in range(g.FH * g.FW):
+                    xp.equal(arg_part, k, out=hit)
+                    xp.multiply(gy_part, hit, out=t[:, :, :, k // g.FW, :, k % g.FW])
+            else:
+                sub.fold(lambda i, j: xp.multiply(gy_part, xp.equal(arg_part, i * g.FW + j, out=hit)),
+                         xp, gy.dtype, out=gx[n0:n0 + m])
+
+        _each(xp, part, g.N)
+        return gx
 
 
 class AvgPoolKernel:
@@ -72,20 +86,46 @@ class AvgPoolKernel:
     def forward(self, x):
         """y (N, C, OH, OW): the sum of the window views, divided by kh·kw."""
         g = self.geom
-        y = _running(_windows(x, g), "add")
-        y *= x.dtype.type(1.0 / (g.FH * g.FW))
+        xp = get_array_module(x)
+        y = xp.empty((g.N, g.C, g.OH, g.OW), dtype=x.dtype)
+
+        def part(n0, m):
+            out = _running(_windows(x[n0:n0 + m], g.with_batch(m)), "add", out=y[n0:n0 + m])
+            out *= x.dtype.type(1.0 / (g.FH * g.FW))
+
+        _each(xp, part, g.N)
         return y
 
     def backward(self, gy):
         """dx (N, C, H, W): each window's gradient / (kh·kw) at each of its positions."""
         g = self.geom
         xp = get_array_module(gy)
-        share = gy * gy.dtype.type(1.0 / (g.FH * g.FW))
-        if _non_overlapping(g):
-            gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
-            _tiles(gx, g)[...] = share[:, :, :, None, :, None]
-            return gx
-        return g.fold(lambda i, j: share, xp, gy.dtype)
+        gx = xp.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype)
+
+        def part(n0, m):
+            share = gy[n0:n0 + m] * gy.dtype.type(1.0 / (g.FH * g.FW))
+            if _non_overlapping(g):
+                _tiles(gx[n0:n0 + m], g.with_batch(m))[...] = share[:, :, :, None, :, None]
+            else:
+                g.with_batch(m).fold(lambda i, j: share, xp, gy.dtype, out=gx[n0:n0 + m])
+
+        _each(xp, part, g.N)
+        return gx
+
+
+def _each(xp, fn, n: int) -> None:
+    """fn(n0, m) for consecutive sample ranges covering 0..n: one per kernel thread on
+    the CPU (each range's work is independent), the whole batch at once on a GPU."""
+    if xp.__name__ != "numpy" or threads.workers() == 1:
+        fn(0, n)
+        return
+    k = min(threads.workers(), n)
+    bounds = [n * i // k for i in range(k + 1)]
+    threads.parallel(lambda r: fn(*r), [(a, b - a) for a, b in zip(bounds, bounds[1:])])
+
+
+def _index_dtype(xp, g: Geometry):
+    return xp.uint8 if g.FH * g.FW <= 255 else xp.int32
 
 
 def _non_overlapping(g: Geometry) -> bool:
@@ -108,21 +148,22 @@ def _windows(x, g: Geometry, pad_value=0.0):
     return [g.window(xpad, i, j) for i in range(g.FH) for j in range(g.FW)]
 
 
-def _running(windows, ufunc: str):
-    """The elementwise ``ufunc`` (maximum, add) of all window views, in a new array."""
+def _running(windows, ufunc: str, out):
+    """The elementwise ``ufunc`` (maximum, add) of all window views, written into ``out``."""
     xp = get_array_module(windows[0])
     op = getattr(xp, ufunc)
-    y = xp.array(windows[0], copy=True)
+    xp.copyto(out, windows[0])
     for w in windows[1:]:
-        op(y, w, out=y)
-    return y
+        op(out, w, out=out)
+    return out
 
 
-def _first_argmax(windows, y):
-    """Per output, the index k of the first window view equal to the maximum y."""
+def _first_argmax(windows, y, out):
+    """Per output, the index k of the first window view equal to the maximum y, into ``out``."""
     xp = get_array_module(y)
     kk = len(windows)
-    arg = xp.full(y.shape, kk - 1, dtype=xp.uint8 if kk <= 255 else xp.int32)
+    arg = out
+    arg[...] = kk - 1
     hit, step = xp.empty_like(arg), xp.empty_like(arg)
     for k in range(kk - 2, -1, -1):  # later offsets first: the first maximum has the last word
         xp.equal(windows[k], y, out=hit)
