@@ -176,7 +176,11 @@ def main(argv=None) -> int:
     p.add_argument("--cprofile", action="store_true", help="also print cProfile's top functions")
     args = p.parse_args(argv)
     set_thread_environment(args.threads)  # before NumPy is imported (by .tasks)
+    from zerodl.memory import keep_freed_memory
+
     from .systems import set_threads
+
+    keep_freed_memory()  # as the suite's workers do: no page faults per step to time
     from .tasks import TASKS
 
     keep = set_threads("zerodl", args.threads)

@@ -51,9 +51,10 @@ from ..backend import get_array_module
 from . import threads
 from .conv_geometry import Geometry
 
-# Bytes of patch matrix processed at once: a block stays in the CPU's cache
-# between its copy and its GEMM instead of a round trip through memory, yet
-# is large enough that each GEMM call is worth the BLAS threads' start-up.
+# Bytes of patch matrix in flight at once, shared by the kernel threads: each block stays
+# in the CPU's cache between its copy and its GEMM instead of a round trip through memory,
+# yet is large enough for an efficient GEMM (6 MiB in one block measured best with
+# two-thread BLAS, two blocks of 3 MiB with two kernel threads; BENCHMARKS.md).
 BLOCK_BYTES = 6 << 20
 
 
@@ -196,7 +197,7 @@ class PatchLayout:
         last = (g.FH - 1 + (self.grid_h - 1) * g.sh) * g.Wp + g.FW - 1 + (self.grid_w - 1) * g.sw
         self.tail = max(0, last + 1 - g.Hp * g.Wp)
         per_sample = self.patch_size * self.grid_size * itemsize
-        block = max(1, min(g.N, BLOCK_BYTES // max(per_sample, 1)))
+        block = max(1, min(g.N, BLOCK_BYTES // threads // max(per_sample, 1)))
         count = math.ceil(g.N / block)
         if threads > 1 and g.N >= threads:  # as many blocks for every thread
             count = math.ceil(count / threads) * threads

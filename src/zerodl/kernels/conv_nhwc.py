@@ -110,7 +110,8 @@ class NhwcConvKernel:
         """Blocks of samples whose patch matrix fits BLOCK_BYTES, as many for every thread."""
         g = self.geom
         per_sample = g.OH * g.OW * row_values * itemsize
-        count = math.ceil(g.N / max(1, min(g.N, _conv.BLOCK_BYTES // max(per_sample, 1))))
+        budget = _conv.BLOCK_BYTES // self.threads
+        count = math.ceil(g.N / max(1, min(g.N, budget // max(per_sample, 1))))
         if self.threads > 1 and g.N >= self.threads:
             count = math.ceil(count / self.threads) * self.threads
         return _split(g.N, count)
