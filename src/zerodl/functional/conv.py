@@ -106,7 +106,8 @@ class Convolution(Function):
         _check_conv_shapes(x.shape, W.shape, None if b is None else b.shape)
         g = self.geom = Geometry.make("conv2d", x.shape, W.shape[2], W.shape[3],
                                       self.stride, self.pad)
-        if USE_FAST_KERNEL if self.fast is None else self.fast:
+        use_fast_kernel = USE_FAST_KERNEL if self.fast is None else self.fast
+        if use_fast_kernel:
             self.kernel = fast_conv.kernel_for(g)  # the same result, engineered (kernels/conv*.py)
             return self.kernel.forward(x, W, b)
         self.kernel = None

@@ -82,7 +82,8 @@ class Pooling(Function):
 
     def forward(self, x):
         g = self.geom = _pool_geometry(self.op, x.shape, self)
-        if USE_FAST_KERNEL if self.fast is None else self.fast:
+        use_fast_kernel = USE_FAST_KERNEL if self.fast is None else self.fast
+        if use_fast_kernel:
             self.kernel = fast_pool.MaxPoolKernel(g)  # the same result, engineered (kernels/pool.py)
             return self.kernel.forward(x, want_arg=self.needs_input_grad[0])
         self.kernel = None
@@ -126,7 +127,8 @@ class AvgPool2d(Pooling):
 
     def forward(self, x):
         g = self.geom = _pool_geometry(self.op, x.shape, self)
-        if USE_FAST_KERNEL if self.fast is None else self.fast:
+        use_fast_kernel = USE_FAST_KERNEL if self.fast is None else self.fast
+        if use_fast_kernel:
             self.kernel = fast_pool.AvgPoolKernel(g)  # the same result, engineered (kernels/pool.py)
             return self.kernel.forward(x)
         self.kernel = None
