@@ -20,6 +20,18 @@ def kinds(model) -> list[str]:
     return [type(m).__name__ for m in model.layers]
 
 
+def books_order(names: list[str]) -> list[str]:
+    """Layer kinds with each MaxPool2d put back after the ReLU it runs before (the book's
+    order; zerodl pools first, which gives the same result: see the test at the end)."""
+    out = []
+    for name in names:
+        if name == "ReLU" and out and out[-1] == "MaxPool2d":
+            out.insert(len(out) - 1, name)
+        else:
+            out.append(name)
+    return out
+
+
 # ---------------------------------------------------------------- MLP
 def test_mlp_is_the_books_two_layer_net():
     net = MLP([784, 50, 10])
@@ -103,7 +115,9 @@ def test_mlp_learns_xor_with_sgd():
 # ---------------------------------------------------------------- convolutional networks
 def test_simple_conv_net_has_the_books_parameters():
     net = SimpleConvNet()
-    assert kinds(net) == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "ReLU", "Linear"]
+    assert kinds(net) == ["Conv2d", "MaxPool2d", "ReLU", "Flatten", "Linear", "ReLU", "Linear"]
+    assert books_order(kinds(net)) == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "ReLU",
+                                       "Linear"]
     assert [(n, p.shape) for n, p in net.named_parameters()] == [
         ("layers.0.W", (30, 1, 5, 5)), ("layers.0.b", (30,)),
         ("layers.4.W", (30 * 12 * 12, 100)), ("layers.4.b", (100,)),
@@ -113,8 +127,9 @@ def test_simple_conv_net_has_the_books_parameters():
 
 def test_deep_conv_net_has_the_books_parameters():
     net = DeepConvNet()
-    assert kinds(net) == (["Conv2d", "ReLU"] * 2 + ["MaxPool2d"]) * 3 + [
+    assert books_order(kinds(net)) == (["Conv2d", "ReLU"] * 2 + ["MaxPool2d"]) * 3 + [
         "Flatten", "Linear", "ReLU", "Dropout", "Linear"]          # no dropout on the logits
+    assert kinds(net)[:5] == ["Conv2d", "ReLU", "Conv2d", "MaxPool2d", "ReLU"]
     convs = [m for m in net.layers if isinstance(m, nn.Conv2d)]
     assert [(c.W.shape, c.pad) for c in convs] == [
         ((16, 1, 3, 3), 1), ((16, 16, 3, 3), 1), ((32, 16, 3, 3), 1), ((32, 32, 3, 3), 2),
@@ -176,3 +191,34 @@ def test_simple_conv_net_training_step_lowers_the_loss(rng):
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     assert all(p.dtype == np.float32 for p in net.parameters())
+
+
+@pytest.mark.parametrize("make", [SimpleConvNet, lambda: DeepConvNet(dropout=0.0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pooling_before_relu_gives_the_books_order_results_to_the_last_bit(make, dtype, rng):
+    """The networks pool before the ReLU that the book puts first: same loss, same gradients."""
+    zd.manual_seed(0)
+    net = make()
+    for p in net.parameters():
+        p.data = p.data.astype(dtype)
+    books = []  # the book's order: each pool moved back after its ReLU
+    for layer in net.layers:
+        if isinstance(layer, nn.ReLU) and books and isinstance(books[-1], nn.MaxPool2d):
+            books.insert(len(books) - 1, layer)
+        else:
+            books.append(layer)
+    book_net = nn.Sequential(*books)
+    assert [type(m).__name__ for m in book_net][:3] == (
+        ["Conv2d", "ReLU", "MaxPool2d"] if make is SimpleConvNet else ["Conv2d", "ReLU", "Conv2d"])
+    x = rng.standard_normal((6, 1, 28, 28)).astype(dtype)
+    x[:, :, :8] = -1.0  # windows of negative values only: the ties that ReLU makes
+    t = np.arange(6) % 10
+    grads = []
+    for model in (net.layers, book_net):
+        net.zero_grad()
+        loss = F.cross_entropy(model(zd.Tensor(x)), t)
+        loss.backward()
+        grads.append((loss.item(), [p.grad.data.copy() for p in net.parameters()]))
+    assert grads[0][0] == grads[1][0]
+    for a, b in zip(grads[0][1], grads[1][1]):
+        np.testing.assert_array_equal(a, b)

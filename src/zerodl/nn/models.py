@@ -83,6 +83,10 @@ class SimpleConvNet(Module):
     (1, 28, 28) images, 100 hidden units, 10 classes, about 99% on MNIST. The
     book initialises with std 0.01; zerodl defaults to He (``init=0.01``
     reproduces the book). Flat inputs (N, C·H·W) are reshaped to images.
+
+    The layers run conv -> max-pool -> ReLU: ReLU never changes which value of
+    a window is largest, so max(relu(x)) = relu(max(x)), and the gradients are
+    the same to the last bit; pooling first leaves ReLU a quarter of the values.
     """
 
     def __init__(self, input_shape=(1, 28, 28), filter_num: int = 30, filter_size: int = 5,
@@ -98,8 +102,8 @@ class SimpleConvNet(Module):
                              f"{filter_size}×{filter_size} filters and 2×2 pooling")
         self.layers = Sequential(
             Conv2d(c, filter_num, filter_size, stride=stride, pad=pad, init=init, rng=rng),
-            ReLU(),
             MaxPool2d(2, stride=2),
+            ReLU(),  # after the pool: the same result as before it, on 4× fewer values
             Flatten(),
             Linear(filter_num * oh * ow, hidden_size, init=init, rng=rng),
             ReLU(),
@@ -118,7 +122,8 @@ class DeepConvNet(Module):
     conv3×3 64 -> ReLU -> conv3×3 64 -> ReLU -> pool ->
     Linear 50 -> ReLU -> Dropout(0.5) -> Linear 10, He-initialised throughout.
     The book's code also drops out the logits; zerodl does not: the loss should
-    see the whole output.
+    see the whole output. Where a pool follows, it runs before that ReLU, with
+    the same result (see SimpleConvNet).
     """
 
     def __init__(self, input_shape=(1, 28, 28), hidden_size: int = 50, output_size: int = 10,
@@ -128,8 +133,8 @@ class DeepConvNet(Module):
         self.input_shape = (int(c), int(h), int(w))
         layers, n_in = [], c
         for spec in [(16, 1), (16, 1), "pool", (32, 1), (32, 2), "pool", (64, 1), (64, 1), "pool"]:
-            if spec == "pool":
-                layers.append(MaxPool2d(2, stride=2))
+            if spec == "pool":  # before the last ReLU: the same result on 4× fewer values
+                layers.insert(len(layers) - 1, MaxPool2d(2, stride=2))
                 h, w = h // 2, w // 2
                 continue
             n_out, pad = spec
