@@ -27,7 +27,7 @@ $(VENV)/.bench-deps: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.run-deps
-	ZERODL_DATA=$(DATA) $(BIN)/zerodl train --dataset mnist --model simple-convnet \
+	ZERODL_DATA=$(DATA) OPENBLAS_THREAD_TIMEOUT=20 $(BIN)/zerodl train --dataset mnist --model simple-convnet \
 	    --epochs 3 --out runs/simple-convnet
 
 gradcheck: $(VENV)/.run-deps
