@@ -17,12 +17,12 @@ import numpy as np
 
 from .. import landscape
 from ..io import finite_list
+from ..optim import BOOK_OPTIMIZERS
 from ..optim import OPTIMIZERS as REGISTRY
 from .formula import FormulaError, compile_formula, to_text
 from .validate import BadRequest, identifier, integer, number, pair, shown
 
-# The six optimizers of the book's ch. 6, in the registry's order (the page's order).
-OPTIMIZERS = tuple(name for name, spec in REGISTRY.items() if spec.in_book)
+OPTIMIZERS = BOOK_OPTIMIZERS  # the book's six, in the registry's order (the page's order)
 MAX_STEPS = 1000
 MAX_DELAY_MS = 500
 MAX_COORD = 1e4

@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..io import finite_list
-from ..optim import OPTIMIZERS as REGISTRY
+from ..optim import BOOK_OPTIMIZERS
 from .validate import BadRequest, b64_uint8, choice, identifier, integer, number, shown
 
 DATASETS = {"spiral": 0.2, "xor": 0.1, "circles": 0.1}      # name -> default noise
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
-OPTIMIZERS = tuple(name for name, spec in REGISTRY.items() if spec.in_book)  # the book's six
+OPTIMIZERS = BOOK_OPTIMIZERS  # the book's six
 LIMITS = {"hidden_layers": 4, "hidden_size": 64, "lr": [1e-5, 10.0], "batch_size": [1, 512],
           "noise": [0.0, 0.5], "speed": [0, 5000], "max_steps": 20000}
 GRID = 48                 # the decision-boundary map is GRID x GRID class probabilities

@@ -31,9 +31,10 @@ shared with other code.
 
 from .optimizer import Optimizer
 from .optimizers import SGD, AdaGrad, Adam, AdamW, Momentum, Nesterov, RMSProp, RMSprop
-from .registry import OPTIMIZERS, OptimizerSpec, create, optimizer_spec
+from .registry import BOOK_OPTIMIZERS, OPTIMIZERS, OptimizerSpec, create, optimizer_spec
 from .schedules import CosineAnnealingLR, LRScheduler, StepLR
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "RMSprop", "Adam",
-           "AdamW", "LRScheduler", "StepLR", "CosineAnnealingLR", "OPTIMIZERS", "OptimizerSpec",
+           "AdamW", "LRScheduler", "StepLR", "CosineAnnealingLR", "OPTIMIZERS", "BOOK_OPTIMIZERS",
+           "OptimizerSpec",
            "optimizer_spec", "create"]

@@ -53,6 +53,9 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
                   in_book=False),
 ]}
 
+# The six of the book's ch. 6, in the registry's order (the lab offers these).
+BOOK_OPTIMIZERS = tuple(name for name, spec in OPTIMIZERS.items() if spec.in_book)
+
 
 def optimizer_spec(name: str) -> OptimizerSpec:
     """The registry's entry for ``name`` (any case); ValueError listing the valid names."""
