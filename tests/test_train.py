@@ -233,3 +233,36 @@ def test_resume_past_the_requested_epochs_returns_the_saved_history(tmp_path):
     history = fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=1, progress=False, resume=path)
     assert history.epoch == [1, 2]
     assert_same_params(params(model), saved)
+
+
+def test_resume_from_a_checkpoint_that_does_not_fit_names_the_file_and_the_part(tmp_path):
+    """fit(resume=) goes through the same checks as `zerodl train --resume`."""
+    from zerodl import io
+    from zerodl.train import CheckpointError
+
+    path = tmp_path / "checkpoint.npz"
+    model, opt, loader, val = make_run()
+    fit(model, nn.CrossEntropyLoss(), opt, loader, val, epochs=1, progress=False, checkpoint=path)
+    state = io.load(path)
+    state["optimizer"]["hyperparameters"]["lr"] = "fast"
+    io.save(state, path)
+    model, opt, loader, val = make_run()
+    with pytest.raises(CheckpointError, match=r"checkpoint\.npz: its optimizer's lr = 'fast' is not "
+                                              r"a finite number"):
+        fit(model, nn.CrossEntropyLoss(), opt, loader, val, epochs=2, progress=False, resume=path)
+    other = nn.models.MLP([2, 8, 3])  # another run's model
+    with pytest.raises(CheckpointError, match="its parameters does not fit this run"):
+        fit(other, nn.CrossEntropyLoss(), optim.SGD(other.parameters(), lr=0.1), loader,
+            epochs=2, progress=False, resume=path)
+
+
+def test_a_checkpoint_with_the_untrained_row_resumes(tmp_path):
+    """fit(evaluate_first=True) saves an epoch-0 row; its checkpoints resume like any other."""
+    path = tmp_path / "checkpoint.npz"
+    model, opt, loader, val = make_run()
+    fit(model, nn.CrossEntropyLoss(), opt, loader, val, epochs=1, progress=False,
+        checkpoint=path, evaluate_first=True)
+    model, opt, loader, val = make_run()
+    resumed = fit(model, nn.CrossEntropyLoss(), opt, loader, val, epochs=2, progress=False,
+                  resume=path)
+    assert resumed.epoch == [0, 1, 2]

@@ -16,12 +16,18 @@ Where to read what:
     history.py       History (what fit measured, a table), TrainingInterrupted (Ctrl-C)
                      and DivergedError (a loss or parameter became inf or nan)
     progress.py      the live bar and the one line per epoch that fit shows
-    checkpoints.py   save_checkpoint, load_checkpoint, checkpoint_epoch
+    checkpoints.py   save_checkpoint, load_checkpoint (CheckpointError), checkpoint_epoch
 """
 
-from .checkpoints import CHECKPOINT_FORMAT, checkpoint_epoch, load_checkpoint, save_checkpoint
+from .checkpoints import (
+    CHECKPOINT_FORMAT,
+    CheckpointError,
+    checkpoint_epoch,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .history import DivergedError, History, TrainingInterrupted
 from .loop import evaluate, fit
 
 __all__ = ["fit", "evaluate", "History", "TrainingInterrupted", "DivergedError", "save_checkpoint",
-           "load_checkpoint", "checkpoint_epoch", "CHECKPOINT_FORMAT"]
+           "load_checkpoint", "checkpoint_epoch", "CHECKPOINT_FORMAT", "CheckpointError"]
