@@ -232,10 +232,24 @@ def test_kernel_threads_wait_for_a_blas_that_would_spin_against_them(monkeypatch
     blas = threads._blas()
     if blas is None:
         pytest.skip("no BLAS thread control (threadpoolctl)")
+    monkeypatch.delenv("ZERODL_NUM_THREADS", raising=False)  # the user's choice would win
     monkeypatch.setitem(threads._state, "cores", 2)
     monkeypatch.setitem(threads._state, "workers", None)
     monkeypatch.setattr(type(blas), "get_num_threads", lambda self: 2)
     monkeypatch.setitem(threads._state, "spin", 28)
     assert threads.workers() == 1
     monkeypatch.setitem(threads._state, "spin", threads.MAX_BLAS_SPIN)
+    assert threads.workers() == 2
+
+
+def test_zerodl_num_threads_holds_even_while_blas_would_spin(monkeypatch):
+    """ZERODL_NUM_THREADS overrides the default as set_num_threads does, the spin check included."""
+    blas = threads._blas()
+    if blas is None:
+        pytest.skip("no BLAS thread control (threadpoolctl)")
+    monkeypatch.setenv("ZERODL_NUM_THREADS", "2")
+    monkeypatch.setitem(threads._state, "cores", None)
+    monkeypatch.setitem(threads._state, "workers", None)
+    monkeypatch.setattr(type(blas), "get_num_threads", lambda self: 2)
+    monkeypatch.setitem(threads._state, "spin", 28)
     assert threads.workers() == 2

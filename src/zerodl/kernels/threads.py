@@ -34,6 +34,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
+_SETTING = "ZERODL_NUM_THREADS"
 _LOCAL_RANK_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_LOCAL_SIZE")
 # The longest OpenBLAS spin (2^N cycles after a call) that leaves the kernels' threads a core:
 # measured in BENCHMARKS.md (20 is about 0.4 ms, and keeps small products' wake-up cost away).
@@ -52,7 +53,8 @@ def workers() -> int:
     cores = _state["cores"]
     if cores is None:
         cores = _state["cores"] = _default_workers()
-    if cores > 1 and not _blas_leaves_the_cores():
+    # ZERODL_NUM_THREADS is the user's choice, as set_num_threads is: the spin does not overrule it
+    if cores > 1 and not os.environ.get(_SETTING) and not _blas_leaves_the_cores():
         return 1
     return cores
 
@@ -105,7 +107,7 @@ def parallel(fn, parts, blas_threads: int = 1) -> list:
 def _default_workers() -> int:
     """The cores this process may use, shared with the other ranks here under mpirun, and
     at most what OMP_NUM_THREADS or OPENBLAS_NUM_THREADS allow when set."""
-    env = os.environ.get("ZERODL_NUM_THREADS")
+    env = os.environ.get(_SETTING)
     if env:
         return max(1, int(env))
     try:
