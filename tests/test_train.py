@@ -266,3 +266,20 @@ def test_a_checkpoint_with_the_untrained_row_resumes(tmp_path):
     resumed = fit(model, nn.CrossEntropyLoss(), opt, loader, val, epochs=2, progress=False,
                   resume=path)
     assert resumed.epoch == [0, 1, 2]
+
+
+def test_a_checkpoint_holding_non_finite_parameters_is_refused(tmp_path):
+    """fit never writes one; an older zerodl's diverged run could have. Resuming it, even with
+    nothing left to train, must not hand back a broken model as trained."""
+    from zerodl import io
+    from zerodl.train import CheckpointError
+
+    path = tmp_path / "checkpoint.npz"
+    model, opt, loader, val = make_run()
+    fit(model, nn.CrossEntropyLoss(), opt, loader, val, epochs=1, progress=False, checkpoint=path)
+    state = io.load(path)
+    state["model"]["layers.2.W"][0, 0] = np.nan
+    io.save(state, path)
+    model, opt, loader, val = make_run()
+    with pytest.raises(CheckpointError, match=r"parameter layers\.2\.W holds inf or NaN"):
+        fit(model, nn.CrossEntropyLoss(), opt, loader, val, epochs=1, progress=False, resume=path)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -190,14 +189,12 @@ def _train(args, config, out: Path, comm) -> int:
                              resume=resume, scheduler=scheduler, progress=bars,
                              metric="accuracy" if classifies(config) else None,
                              on_epoch_end=_epoch_lines(config["epochs"]) if lead else None, comm=comm)
-            if lead:
-                _check_finite(model, history, config)
     except zt.TrainingInterrupted as e:
         if lead:
             print(f"\ninterrupted: the state after epoch {e.epoch} is saved in {e.checkpoint}\n"
                   f"resume with: zerodl train --resume {out}", file=sys.stderr)
         return 130
-    except FloatingPointError as e:  # fit's DivergedError, or _check_finite's
+    except FloatingPointError as e:  # fit's DivergedError
         if not lead:  # every rank saw the same numbers: rank 0 writes metrics.json and says so
             return 1
         raise _diverged(e, config, out) from e
@@ -309,23 +306,6 @@ def _epoch_lines(epochs: int):
     from ..train.progress import epoch_line, print_line
 
     return lambda epoch, history: print_line(epoch_line(history, len(history) - 1, epochs))
-
-
-def _check_finite(model, history, config) -> None:
-    """FloatingPointError (with epoch and step) when a parameter or the last validation loss
-    is inf or NaN: a diverged model is never saved as model.npz (fit checks this too)."""
-    from ..backend import get_array_module
-
-    bad = next((name for name, p in model.named_parameters()
-                if not bool(get_array_module(p.data).isfinite(p.data).all())), None)
-    loss = history.val_loss[-1] if len(history) else None
-    if bad is None and (loss is None or math.isfinite(loss)):
-        return
-    epoch, step = history.epoch[-1], math.ceil(config["train_size"] / config["batch_size"])
-    seen = f"parameter {bad} holds inf or NaN" if bad else f"the validation loss is {loss}"
-    error = FloatingPointError(f"{seen} at epoch {epoch}, step {step}")
-    error.epoch, error.step, error.history = epoch, step, history
-    raise error
 
 
 def _print_header(config, out, done: int | None, device: str = "cpu", processes: int = 1) -> None:

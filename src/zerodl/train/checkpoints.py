@@ -49,7 +49,7 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None) ->
     """Restore a checkpoint written by ``fit`` into the given objects; return its History.
 
     Every part is checked as it is restored: the file, its training history
-    (consecutive epochs ending at the saved epoch count), the parameters, the
+    (consecutive epochs ending at the saved epoch count), the parameters (finite), the
     optimizer's state and hyperparameters, the schedule, the random generators.
     Anything that does not fit raises CheckpointError naming the file and the part.
     """
@@ -62,6 +62,13 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None) ->
     meta = state.get("meta")
     if not isinstance(meta, dict) or not isinstance(state.get("model"), dict):
         raise CheckpointError(f"{path} is not a zerodl checkpoint (no model or meta)")
+    bad = next((name for name, a in state["model"].items()
+                if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.isfinite(a).all()),
+               None)
+    if bad is not None:  # fit never saves these: an older zerodl's diverged run, or a damaged file
+        raise CheckpointError(f"{path}: its parameter {bad} holds inf or NaN (a diverged run's "
+                              "state); resume from an earlier copy or train again with a smaller "
+                              "learning rate")
     history = _saved_history(path, meta)
     parts = [("parameters", state["model"], model.load_state_dict),
              ("random generator state", meta.get("rng"), zrandom.set_state)]
