@@ -193,6 +193,24 @@ def test_the_same_result_on_any_number_of_kernel_threads(n_threads, rng):
         np.testing.assert_allclose(a, r, atol=1e-11)
 
 
+@pytest.mark.parametrize("N, n_threads, per_sample", [
+    (100, 2, 144 * 900 * 4),   # DeepConvNet's conv2: 17 blocks of 6 once, one thread doing 9
+    (100, 1, 144 * 900 * 4),
+    (10, 3, 700_000),
+    (8, 2, 6 << 20),           # a sample over the budget: blocks of one
+    (1, 2, 10),
+])
+def test_sample_blocks_cover_the_batch_and_give_every_thread_as_many(N, n_threads, per_sample):
+    blocks = conv_kernel._sample_blocks(N, per_sample, n_threads)
+    starts = [n0 for n0, _ in blocks]
+    sizes = [m for _, m in blocks]
+    assert starts == [sum(sizes[:i]) for i in range(len(sizes))] and sum(sizes) == N
+    assert max(sizes) - min(sizes) <= 1
+    if N >= n_threads:
+        assert len(blocks) % n_threads == 0
+    assert max(sizes) == 1 or max(sizes) * per_sample * n_threads <= conv_kernel.BLOCK_BYTES
+
+
 # ---------------------------------------------------------------- the kernels' threads
 def test_parallel_gives_every_result_in_order_and_restores_the_blas_threads():
     blas = threads._blas()

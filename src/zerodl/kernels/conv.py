@@ -94,7 +94,7 @@ class ConvKernel:
         y = xp.empty((g.N, FN, g.OH, g.OW), dtype=dtype)
 
         # every sample padded before any block reads it: wide rows reach into the next block
-        _each(xp, lambda n0, m: layout.pad(xflat, x, n0, m), _split(g.N, layout.threads))
+        _each(xp, lambda n0, m: layout.pad(xflat, x, n0, m), threads.split(g.N, layout.threads))
 
         def block(n0, m):
             col = _patch_matrix(layout, xflat, n0, m, ones_row=b is not None)
@@ -118,7 +118,7 @@ class ConvKernel:
         dtype = xflat.dtype
         gy = gy.astype(dtype, copy=False)
         FN, K, P = W.shape[0], layout.patch_size, layout.grid_size
-        gathered = need_x and g.stride == (1, 1) and g.ph < g.FH and g.pw < g.FW
+        gathered = need_x and _dx_is_a_convolution(g)
         scattered = need_x and not gathered  # dx = col2im(Wᵀ · gy), block by block
         gxflat = gxpad = WmT = None
         if scattered:
@@ -151,15 +151,10 @@ class ConvKernel:
             parts = [block(n0, m) for n0, m in layout.blocks()] if scattered \
                 else _each(xp, block, layout.blocks())
             if need_W:
-                gWT = parts[0]
-                for part in parts[1:]:
-                    gWT += part
+                gWT = _added(parts)
         gx = None
-        if gathered:
-            flipped = xp.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
-            full = Geometry.make("conv2d", gy.shape, g.FH, g.FW, 1, (g.FH - 1 - g.ph, g.FW - 1 - g.pw))
-            # a convolution of its own, after the blocks above: it may reuse "col" and "out"
-            gx = kernel_for(full, input_scratch="gypad").forward(gy, flipped)
+        if gathered:  # after the blocks above: it may reuse their scratch
+            gx = _dx_by_convolution(gy, W, g, dtype)
         elif scattered:
             gx = layout.crop(gxpad)
         gW = gb = None
@@ -196,16 +191,11 @@ class PatchLayout:
         # Wide rows of the last image read past its end (harmlessly into the next one).
         last = (g.FH - 1 + (self.grid_h - 1) * g.sh) * g.Wp + g.FW - 1 + (self.grid_w - 1) * g.sw
         self.tail = max(0, last + 1 - g.Hp * g.Wp)
-        per_sample = self.patch_size * self.grid_size * itemsize
-        block = max(1, min(g.N, BLOCK_BYTES // threads // max(per_sample, 1)))
-        count = math.ceil(g.N / block)
-        if threads > 1 and g.N >= threads:  # as many blocks for every thread
-            count = math.ceil(count / threads) * threads
-        self.block = math.ceil(g.N / count)  # equal blocks, no tiny remainder
+        self._blocks = _sample_blocks(g.N, self.patch_size * self.grid_size * itemsize, threads)
 
     def blocks(self):
         """(first sample, number of samples) of each block."""
-        return [(n0, min(self.block, self.g.N - n0)) for n0 in range(0, self.g.N, self.block)]
+        return self._blocks
 
     def buffer(self, xp, dtype, scratch: str | None = None):
         """The flat buffer that ``view`` reads: (C, N, Hp, Wp) channel-major and a tail of
@@ -280,11 +270,37 @@ def _each(xp, fn, parts) -> list:
     return threads.parallel(lambda p: fn(*p), parts)
 
 
-def _split(n: int, k: int) -> list[tuple[int, int]]:
-    """(start, count) of ``k`` near-equal consecutive ranges covering 0..n."""
-    k = max(1, min(k, n))
-    bounds = [n * i // k for i in range(k + 1)]
-    return [(a, b - a) for a, b in zip(bounds, bounds[1:])]
+def _sample_blocks(N: int, per_sample_bytes: int, n_threads: int) -> list[tuple[int, int]]:
+    """(first sample, count) of near-equal blocks whose patch matrices, one per thread in
+    flight, fit BLOCK_BYTES together; as many blocks for every thread."""
+    block = max(1, min(N, BLOCK_BYTES // n_threads // max(per_sample_bytes, 1)))
+    count = math.ceil(N / block)
+    if n_threads > 1 and N >= n_threads:
+        count = math.ceil(count / n_threads) * n_threads
+    return threads.split(N, count)
+
+
+def _dx_is_a_convolution(g: Geometry) -> bool:
+    """Whether dx = col2im(dy · W) can be computed as a convolution (``_dx_by_convolution``)."""
+    return g.stride == (1, 1) and g.ph < g.FH and g.pw < g.FW
+
+
+def _dx_by_convolution(gy, W, g: Geometry, dtype):
+    """dx at stride 1: gy, padded by FH-1-pad, convolved with the filters flipped and their
+    in/out channels swapped (the same gather-and-GEMM path as forward, no scatter-add)."""
+    xp = get_array_module(gy)
+    flipped = xp.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
+    full = Geometry.make("conv2d", gy.shape, g.FH, g.FW, 1, (g.FH - 1 - g.ph, g.FW - 1 - g.pw))
+    # the padded gy is needed only during this call: a scratch buffer
+    return kernel_for(full, input_scratch="gypad").forward(gy, flipped)
+
+
+def _added(parts):
+    """The sum of the threads' partial results (dW), added into the first."""
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def _patch_matrix(layout: PatchLayout, xflat, n0: int, m: int, ones_row: bool):

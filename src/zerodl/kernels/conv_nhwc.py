@@ -13,17 +13,16 @@ measurements recorded in BENCHMARKS.md.
 The mathematics is the book's (``zerodl.functional.conv`` is its oracle):
 y = col · Wᵀ + b with the filter taps ordered (fh, fw, c); dW = dyᵀ · col;
 at stride 1, dx is the convolution of dy, padded by FH-1-pad, with the
-filters flipped and their in/out channels swapped, computed by this same
-kernel. Stride 1 only. Arrays only; NumPy or CuPy.
+filters flipped and their in/out channels swapped, computed by whichever
+kernel ``kernel_for`` picks for it. Stride 1, pad below the filter size only.
+Arrays only; NumPy or CuPy.
 """
 
 from __future__ import annotations
 
-import math
-
 from ..backend import get_array_module
 from . import conv as _conv
-from .conv import _each, _scratch, _split, _threads
+from .conv import _added, _dx_by_convolution, _dx_is_a_convolution, _each, _scratch, _threads
 from .conv_geometry import Geometry
 
 # Use this kernel when ConvKernel's grid would do at least this many times the GEMM work of
@@ -33,7 +32,7 @@ MIN_EXTRA, MIN_RUN = 1.1, 64
 
 def use_for(g: Geometry) -> bool:
     """Whether a convolution of geometry ``g`` runs faster here than in ``ConvKernel``."""
-    if g.stride != (1, 1) or g.ph >= g.FH or g.pw >= g.FW or g.FW * g.C < MIN_RUN:
+    if not _dx_is_a_convolution(g) or g.FW * g.C < MIN_RUN:  # backward needs the dx convolution
         return False
     return _conv.PatchLayout(g, 4).grid_size >= MIN_EXTRA * g.OH * g.OW
 
@@ -42,8 +41,9 @@ class NhwcConvKernel:
     """One stride-1 convolution's forward and backward on arrays, channels-last patches."""
 
     def __init__(self, geom: Geometry, input_scratch: str | None = None):
-        if geom.stride != (1, 1):
-            raise ValueError(f"NhwcConvKernel: stride 1 only, got {geom.stride}")
+        if not _dx_is_a_convolution(geom):
+            raise ValueError(f"NhwcConvKernel: stride 1 and pad below the filter size only, "
+                             f"got stride {geom.stride}, pad {geom.pad}, filter {geom.FH}x{geom.FW}")
         self.geom = geom
         self.input_scratch = input_scratch  # set when the padded input need not outlive the call
 
@@ -91,30 +91,19 @@ class NhwcConvKernel:
 
         gW = gb = gx = None
         if need_W or need_b:
-            parts = _each(xp, block, self._blocks(K + 1, dtype.itemsize))
-            gWb = parts[0]
-            for part in parts[1:]:
-                gWb += part
+            gWb = _added(_each(xp, block, self._blocks(K + 1, dtype.itemsize)))
             if need_W:
                 gW = gWb[:, :K].reshape(FN, g.FH, g.FW, g.C).transpose(0, 3, 1, 2).copy()
             if need_b:
                 gb = gWb[:, K].copy()
-        if need_x:
-            flipped = W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1].astype(dtype)
-            full = Geometry.make("conv2d", gy.shape, g.FH, g.FW, 1, (g.FH - 1 - g.ph, g.FW - 1 - g.pw))
-            # a convolution of its own, after the blocks above: it may reuse their scratch
-            gx = _conv.kernel_for(full, input_scratch="gypad").forward(gy, flipped)
+        if need_x:  # after the blocks above: it may reuse their scratch
+            gx = _dx_by_convolution(gy, W, g, dtype)
         return gx, gW, gb
 
     def _blocks(self, row_values: int, itemsize: int) -> list[tuple[int, int]]:
         """Blocks of samples whose patch matrix fits BLOCK_BYTES, as many for every thread."""
         g = self.geom
-        per_sample = g.OH * g.OW * row_values * itemsize
-        budget = _conv.BLOCK_BYTES // self.threads
-        count = math.ceil(g.N / max(1, min(g.N, budget // max(per_sample, 1))))
-        if self.threads > 1 and g.N >= self.threads:
-            count = math.ceil(count / self.threads) * self.threads
-        return _split(g.N, count)
+        return _conv._sample_blocks(g.N, g.OH * g.OW * row_values * itemsize, self.threads)
 
     def _patches(self, n0: int, m: int, ones: bool):
         """The (m·OH·OW, FH·FW·C [+1]) patch matrix of samples n0..n0+m in a scratch array."""

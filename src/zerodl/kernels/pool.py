@@ -119,9 +119,7 @@ def _each(xp, fn, n: int) -> None:
     if xp.__name__ != "numpy" or threads.workers() == 1:
         fn(0, n)
         return
-    k = min(threads.workers(), n)
-    bounds = [n * i // k for i in range(k + 1)]
-    threads.parallel(lambda r: fn(*r), [(a, b - a) for a, b in zip(bounds, bounds[1:])])
+    threads.parallel(lambda r: fn(*r), threads.split(n, threads.workers()))
 
 
 def _index_dtype(xp, g: Geometry):

@@ -104,6 +104,13 @@ def parallel(fn, parts, blas_threads: int = 1) -> list:
     return out
 
 
+def split(n: int, k: int) -> list[tuple[int, int]]:
+    """(start, count) of ``k`` near-equal consecutive ranges covering 0..n (n of them if n < k)."""
+    k = max(1, min(k, n))
+    bounds = [n * i // k for i in range(k + 1)]
+    return [(a, b - a) for a, b in zip(bounds, bounds[1:])]
+
+
 def _default_workers() -> int:
     """The cores this process may use, shared with the other ranks here under mpirun, and
     at most what OMP_NUM_THREADS or OPENBLAS_NUM_THREADS allow when set."""
