@@ -10,7 +10,8 @@ ReLU and pooling layer of SimpleConvNet and DeepConvNet forward and backward
 
 On a shared machine the minimum over all repetitions is the steadiest figure
 (another tenant only ever adds time); the median of the round medians is
-given beside it, and rounds whose machine check ran slow are named.
+given beside it, and rounds next to a slow machine check (``report.slow_rounds``)
+are named.
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-# A round counts as slow when its machine check took this much longer than the run's median check.
-SLOW_CHECK = 1.25
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -111,8 +109,7 @@ def compare_task(name: str, args, base: Path, tmp: Path) -> dict:
         runs = pool.alternate(args.rounds, {"cmd": "run", "n": args.steps or task.steps},
                               check=machine_check)
         pool.close()
-    return {system: [({"step": r["times_ms"]}, r["machine_check"]) for r in rs]
-            for system, rs in runs.items()}
+    return _rounds(runs, lambda r: {"step": r["times_ms"]})
 
 
 def compare_layers(args, base: Path) -> dict:
@@ -122,7 +119,13 @@ def compare_layers(args, base: Path) -> dict:
         _fail_loudly(pool)
         runs = pool.alternate(args.rounds, {"cmd": "run", "n": args.steps or 5}, check=machine_check)
         pool.close()
-    return {system: [(r["cases"], r["machine_check"]) for r in rs] for system, rs in runs.items()}
+    return _rounds(runs, lambda r: r["cases"])
+
+
+def _rounds(runs: dict, times_of) -> dict:
+    """Per system, each round as (times by case, machine check before, machine check after)."""
+    return {system: [(times_of(r), r["machine_check"], r.get("machine_check_after")) for r in rs]
+            for system, rs in runs.items()}
 
 
 def _fail_loudly(pool) -> None:
@@ -132,11 +135,12 @@ def _fail_loudly(pool) -> None:
 
 def table(title: str, runs: dict) -> str:
     """Per case: min and median of round medians for each system, the new/base ratios,
-    and the rounds (1-based, per system) whose machine check was slow."""
-    checks = [c for rs in runs.values() for _, c in rs]
-    best = {k: statistics.median(c[k] for c in checks) for k in ("matmul_ms", "copy_ms")}
-    slow = {s: [i + 1 for i, (_, c) in enumerate(rs)
-                if any(c[k] > SLOW_CHECK * best[k] for k in best)] for s, rs in runs.items()}
+    and the rounds (1-based, per system) next to a slow machine check, before or after."""
+    from .report import slow_rounds
+
+    slow = slow_rounds({"systems": {s: {"round_checks": [before for _, before, _ in rs],
+                                        "round_checks_after": [after for *_, after in rs]}
+                                    for s, rs in runs.items()}})
     systems = list(runs)
     cases = list(next(iter(runs.values()))[0][0])
     lines = [f"\n== {title} (ms; min over all repetitions / median of round medians)",
@@ -144,17 +148,18 @@ def table(title: str, runs: dict) -> str:
     for case in cases:
         cells, mins, meds = [], {}, {}
         for s in systems:
-            values = [t for times, _ in runs[s] for t in times[case]]
+            values = [t for times, *_ in runs[s] for t in times[case]]
             mins[s] = min(values)
-            meds[s] = statistics.median(statistics.median(times[case]) for times, _ in runs[s])
+            meds[s] = statistics.median(statistics.median(times[case]) for times, *_ in runs[s])
             cells.append(f"{mins[s]:>9.3f} / {meds[s]:>8.3f}")
         ratio = f"{mins['new'] / mins['base']:>9.2f} {meds['new'] / meds['base']:>5.2f}"
         lines.append(f"{case:<22}" + "".join(f"{c:>20}" for c in cells) + "   " + ratio)
     for s in systems:
         # each round: the sum over cases of the case's median (for a task, the step's median)
-        totals = [sum(statistics.median(ts) for ts in times.values()) for times, _ in runs[s]]
+        totals = [sum(statistics.median(ts) for ts in times.values()) for times, *_ in runs[s]]
         lines.append(f"{s} rounds: " + " ".join(f"{m:.2f}" for m in totals)
-                     + (f"; slow machine check before round(s) {slow[s]}" if slow[s] else ""))
+                     + (f"; slow machine check next to round(s) {[i + 1 for i in slow[s]]}"
+                        if slow[s] else ""))
     return "\n".join(lines)
 
 

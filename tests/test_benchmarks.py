@@ -129,3 +129,69 @@ def test_the_task_names_of_the_command_lines_are_the_tasks():
     from benchmarks.tasks import TASKS
 
     assert TASK_NAMES == tuple(TASKS)
+
+
+def _check(matmul: float = 1.0, copy: float = 1.0) -> dict:
+    return {"matmul_ms": matmul, "copy_ms": copy}
+
+
+def test_slow_rounds_are_those_next_to_a_slow_machine_check_before_or_after():
+    """A check over SLOW_CHECK (1.25) times the task's median check marks its round."""
+    task = {"systems": {
+        "zerodl": {"round_medians_ms": [10.0, 30.0, 11.0, 12.0],
+                   "round_checks": [_check(), _check(matmul=2.0), _check(), _check()],
+                   "round_checks_after": [_check(), _check(), _check(), _check(copy=1.3)]},
+        "torch": {"round_medians_ms": [5.0, 6.0, 50.0, 7.0],
+                  "round_checks": [_check(), _check(), _check(), _check(matmul=1.2)],
+                  "round_checks_after": [_check(), _check(), _check(copy=1.26), None]},
+    }}
+    slow = report.slow_rounds(task)
+    assert slow == {"zerodl": [1, 3], "torch": [2]}
+    assert report.quiet_median(task["systems"]["zerodl"], slow["zerodl"]) == 10.5
+    assert report.quiet_median(task["systems"]["torch"], slow["torch"]) == 6.0
+    assert report.quiet_median(task["systems"]["torch"], [0, 1, 2, 3]) is None
+    assert report._quiet_ratio(task) == "1.75"
+    rounds = report.rounds_table({"tasks": {"deep_convnet": task}}, markdown=True)
+    assert "10.0 30.0* 11.0 12.0*" in rounds and "5.00 6.00 50.0* 7.00" in rounds
+
+
+def test_slow_rounds_of_results_without_checks_after_them():
+    """Results saved before the check after each round: the checks before alone decide."""
+    task = {"systems": {"zerodl": {"round_medians_ms": [1.0, 2.0],
+                                   "round_checks": [_check(), _check(copy=9.0)]},
+                        "torch": {"round_medians_ms": [1.0, 1.0],
+                                  "round_checks": [_check(), _check()]}}}
+    assert report.slow_rounds(task) == {"zerodl": [1], "torch": []}
+    unchecked = {"systems": {"zerodl": {"round_medians_ms": [1.0], "round_checks": []}}}
+    assert report.slow_rounds(unchecked) == {"zerodl": []}
+
+
+def test_compare_table_gives_minima_medians_ratios_and_the_slow_rounds():
+    from benchmarks.compare import table
+
+    runs = {  # per system, each round: (times by case, check before, check after)
+        "new": [({"step": [2.0, 3.0, 4.0]}, _check(), _check()),
+                ({"step": [1.0, 5.0, 6.0]}, _check(), _check(matmul=3.0))],
+        "base": [({"step": [4.0, 6.0, 8.0]}, _check(), None),
+                 ({"step": [4.0, 4.0, 4.0]}, _check(), _check())],
+    }
+    lines = table("simple_convnet", runs).splitlines()
+    step = next(line for line in lines if line.startswith("step"))
+    # new: min 1, median of round medians (3, 5) = 4; base: min 4, medians (6, 4) = 5
+    assert step.split()[1:] == ["1.000", "/", "4.000", "4.000", "/", "5.000", "0.25", "0.80"]
+    assert "new rounds: 3.00 5.00; slow machine check next to round(s) [2]" in lines
+    assert "base rounds: 6.00 4.00" in lines
+
+
+def test_compare_times_the_layers_of_two_checkouts_side_by_side():
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare", "--base", str(ROOT), "--tasks",
+         "--layers", "simple.pool", "--rounds", "2", "--steps", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    for row in ("simple.pool fwd", "simple.pool bwd"):
+        cells = next(line for line in lines if line.startswith(row)).split()[2:]
+        assert len(cells) == 8 and all(float(c) > 0 for c in cells if c != "/"), row
+    assert sum(line.startswith(("new rounds: ", "base rounds: ")) for line in lines) == 2
