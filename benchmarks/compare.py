@@ -4,8 +4,8 @@ Times this checkout's zerodl ("new") against another one's ("base", e.g. a
 ``git worktree add /tmp/base HEAD`` made before a change), each in its own
 worker process, the two alternating round by round (new base, base new, ...)
 with the machine check of ``benchmarks.run`` before each round. It runs the
-training steps of ``--tasks`` and, with ``--layers``, every convolution,
-ReLU and pooling layer of SimpleConvNet and DeepConvNet forward and backward
+training steps of ``--tasks`` and, with ``--layers``, the convolution, ReLU
+and pooling layers of SimpleConvNet and DeepConvNet forward and backward
 (``benchmarks.layers``).
 
 On a shared machine the minimum over all repetitions is the steadiest figure

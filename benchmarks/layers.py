@@ -18,7 +18,7 @@ import numpy as np
 # name -> (kind, x shape, W shape or pool size, pad, x needs a gradient)
 LAYERS: dict[str, tuple] = {
     "simple.conv": ("conv", (100, 1, 28, 28), (30, 1, 5, 5), 0, False),
-    "simple.relu": ("relu", (100, 30, 24, 24), None, 0, True),
+    "simple.relu": ("relu", (100, 30, 12, 12), None, 0, True),   # after the pool (nn/models.py)
     "simple.pool": ("pool", (100, 30, 24, 24), 2, 0, True),
     "deep.conv1": ("conv", (100, 1, 28, 28), (16, 1, 3, 3), 1, False),
     "deep.conv2": ("conv", (100, 16, 28, 28), (16, 16, 3, 3), 1, True),
