@@ -35,6 +35,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
 _SETTING = "ZERODL_NUM_THREADS"
+# The most threads the kernels run at once: the caller's own and the pool's (the default
+# never asks for more; set_num_threads(n) with a larger n still runs this many).
+MAX_DEFAULT_WORKERS = 8
 _LOCAL_RANK_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_LOCAL_SIZE")
 # The longest OpenBLAS spin (2^N cycles after a call) that leaves the kernels' threads a core:
 # measured in BENCHMARKS.md (20 is about 0.4 ms, and keeps small products' wake-up cost away).
@@ -128,7 +131,7 @@ def _default_workers() -> int:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # the user's own limit
         if os.environ.get(name, "").isdigit():
             cores = min(cores, int(os.environ[name]))
-    return max(1, min(cores, 8))
+    return max(1, min(cores, MAX_DEFAULT_WORKERS))
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -137,7 +140,7 @@ def _pool() -> ThreadPoolExecutor:
         with _lock:
             pool = _state["pool"]
             if pool is None:
-                pool = _state["pool"] = ThreadPoolExecutor(max_workers=7,
+                pool = _state["pool"] = ThreadPoolExecutor(max_workers=MAX_DEFAULT_WORKERS - 1,
                                                            thread_name_prefix="zerodl-kernel")
     return pool
 
