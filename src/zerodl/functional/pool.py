@@ -110,10 +110,10 @@ class Pooling(Function):
         g = self.geom
         x = self.inputs[0].data
         xp = get_array_module(x)
-        arg_max = getattr(self, "arg_max", None)
-        if self.kernel is not None or arg_max is None:  # forward ran the kernel: find it again
-            col = im2col_array(x, g, fill=-xp.inf).reshape(-1, g.FH * g.FW)
-            arg_max = col.argmax(axis=1)
+        if self.kernel is None:
+            arg_max = self.arg_max                         # kept by the book's forward
+        else:  # forward ran the kernel: find it again, the book's way
+            arg_max = im2col_array(x, g, fill=-xp.inf).reshape(-1, g.FH * g.FW).argmax(axis=1)
         return (xp.arange(g.FH * g.FW) == arg_max[:, None]).astype(dtype)
 
 
