@@ -9,6 +9,8 @@ dx at stride 1 and the scatter at other strides).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -227,6 +229,29 @@ def test_parallel_gives_every_result_in_order_and_restores_the_blas_threads():
         threads.set_num_threads(None)
     if blas:
         assert blas.get_num_threads() == before
+
+
+def test_a_region_run_from_another_python_thread_still_gets_one_thread_blas():
+    """threadpoolctl lets one Python thread at a time change OpenBLAS's shared pool and ignores
+    the others; the kernels run from any thread (the lab trains in its own), one region at a time."""
+    blas = threads._blas()
+    if blas is None or blas.get_num_threads() == 1:
+        pytest.skip("no BLAS thread control (threadpoolctl), or one BLAS thread already")
+    before = blas.get_num_threads()
+    inside = []
+    try:
+        threads.set_num_threads(2)
+        threads.parallel(lambda p: p, range(2))  # this thread has run a region before
+        other = threading.Thread(target=lambda: inside.extend(
+            threads.parallel(lambda p: blas.get_num_threads(), range(2))))
+        other.start()
+        other.join()
+        assert inside == [1, 1]
+        assert blas.get_num_threads() == before
+        threads.parallel(lambda p: p, range(2))
+        assert blas.get_num_threads() == before
+    finally:
+        threads.set_num_threads(None)
 
 
 def test_kernel_threads_follow_the_cores_and_the_ranks_on_this_machine(monkeypatch):

@@ -92,7 +92,7 @@ def parallel(fn, parts, blas_threads: int = 1) -> list:
             out[i] = fn(parts[i])
 
     before = blas.get_num_threads()
-    blas.set_num_threads(blas_threads)
+    _set_blas_threads(blas, blas_threads)
     try:
         futures = [_pool().submit(drain) for _ in range(n - 1)]
         try:
@@ -102,7 +102,7 @@ def parallel(fn, parts, blas_threads: int = 1) -> list:
         for f in futures:
             f.result()  # raises a part's error
     finally:
-        blas.set_num_threads(before)
+        _set_blas_threads(blas, before)
         _region.release()
     return out
 
@@ -154,6 +154,23 @@ def _forget_threads() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_threads)
+
+
+def _set_blas_threads(blas, n: int) -> None:
+    """The BLAS's thread count, set from whichever Python thread runs the region.
+
+    threadpoolctl (3.8 here) lets one Python thread at a time change OpenBLAS's
+    process-wide pool and silently ignores the others: a region run from a second
+    thread (the lab trains in its own) kept two-thread BLAS inside each kernel
+    thread. Regions run one at a time (``_region``), so the region's thread takes
+    that role for the call and gives it back.
+    """
+    release = getattr(type(blas), "clear_controlling_thread", None)  # absent: no such rule
+    if release is not None:
+        release(force=True)
+    blas.set_num_threads(n)
+    if release is not None:
+        release()
 
 
 def _blas_leaves_the_cores() -> bool:
