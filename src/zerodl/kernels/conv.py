@@ -33,9 +33,9 @@ and what each trick buys:
   is rebuilt from it for dW (keeping the whole patch matrix measured no faster,
   for up to 130 MB more memory in DeepConvNet).
 - **Both cores** (``kernels.threads``): the blocks are shared out to a few
-  threads, each building its patches and running its own one-thread GEMM, and
-  each thread sums its blocks' dW; 0.78× the time of the convolutions of
-  DeepConvNet against two-thread BLAS on one thread (BENCHMARKS.md).
+  threads, each building its patches and running its own one-thread GEMM;
+  the blocks' dW parts are added at the end. 0.78× the time of the convolutions
+  of DeepConvNet against two-thread BLAS on one thread (BENCHMARKS.md).
 - **Small images with many channels** go to ``conv_nhwc.NhwcConvKernel``
   (exact output grid, channels-last patches; ``kernel_for`` chooses).
 
